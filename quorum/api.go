@@ -1,0 +1,244 @@
+package quorum
+
+import "time"
+
+// The types in this file are the contract between the pure core and the
+// shell (package daemon). The core may add fields and types; it must not
+// change the meaning of the ones here.
+
+// State is a service's local state, with the original Failover's names.
+type State uint8
+
+// Service states. Values travel in heartbeats; do not renumber.
+const (
+	StateRecover State = 1 // inactive, can start at any moment (backup)
+	StateUp      State = 2 // active here: we hold the VIP
+	StateFail    State = 3 // cannot run here (operator, health, carrier)
+	StateIndoubt State = 4 // owner looks gone; waiting the hold before claiming
+	StateReclaim State = 5 // we outrank the holder and asked it to release
+)
+
+// PathState is the liveness of one path to one peer.
+type PathState uint8
+
+// Path states.
+const (
+	PathUp      PathState = 1
+	PathSuspect PathState = 2
+	PathDown    PathState = 3
+)
+
+// PeerState is the verdict on a peer, from all its paths.
+type PeerState uint8
+
+// Peer verdicts.
+const (
+	PeerUnknown  PeerState = 0 // never heard since we started
+	PeerAlive    PeerState = 1 // every path up
+	PeerDegraded PeerState = 2 // some path down or suspect, at least one up
+	PeerDead     PeerState = 3 // every path down
+)
+
+// Op is an operator command.
+type Op uint8
+
+// Operator commands.
+const (
+	OpFail    Op = 1 // hand the service away now
+	OpRecover Op = 2 // make it eligible again
+)
+
+// ControlOp mirrors transport.ControlOp (same values on the wire).
+type ControlOp uint8
+
+// Hand-off messages.
+const (
+	CtlRelease ControlOp = 1
+	CtlAck     ControlOp = 2
+	CtlReclaim ControlOp = 3
+)
+
+// Config is the core's view of the cluster. All durations are real time; the
+// core compares them with the At of the events it is fed.
+type Config struct {
+	Self     string
+	Peers    []Peer
+	Paths    []PathSpec
+	Services []Service
+	// Interval is this node's heartbeat interval (advertised; compared with
+	// the peers' for the mismatch warning).
+	Interval time.Duration
+	// Fingerprint summarises timing and service config; a peer advertising a
+	// different one is reported as a mismatch.
+	Fingerprint uint32
+	// Startup is how long after start the core listens before it may claim a
+	// service nobody announces (avoids double-claim at simultaneous boot).
+	Startup time.Duration
+}
+
+// Peer is another node and the paths on which we expect to hear it.
+type Peer struct {
+	Name  string
+	Paths []string
+}
+
+// PathSpec is one local path and its failure detector bounds.
+type PathSpec struct {
+	Name     string
+	Interval time.Duration // expected inter-arrival of the peers' frames
+	Deadtime time.Duration // fixed deadtime (k x interval) or adaptive ceiling
+	Floor    time.Duration // adaptive detector floor (0 = fixed deadtime only)
+}
+
+// Service is one floating address (or any service) and who may run it.
+type Service struct {
+	Name          string
+	Priorities    map[string]int // node name -> priority (higher wins; 0 = never)
+	Failback      bool           // a returning higher-priority node reclaims
+	FailbackDelay time.Duration  // wait this long after it returns
+	IndoubtHold   time.Duration  // wait in indoubt before claiming
+	Path          string         // the service NIC's path name ("" = none)
+}
+
+// Event is an input to Core.Step. Every event carries its time.
+type Event interface{ at() time.Time }
+
+// Tick advances time with no other input.
+type Tick struct{ At time.Time }
+
+// Heard is an authenticated, non-replayed heartbeat from Peer on Path.
+type Heard struct {
+	At          time.Time
+	Peer, Path  string
+	Epoch, Seq  uint64
+	Interval    time.Duration
+	Fingerprint uint32
+	Views       []View         // the peer's reciprocal view
+	Services    []ServiceState // the peer's services
+	Control     *Control       // a hand-off message, if any
+}
+
+// View is a peer's view of one of its paths to some node.
+type View struct {
+	Peer, Path string
+	Up         bool
+}
+
+// ServiceState is a service's state on some node.
+type ServiceState struct {
+	Name     string
+	State    State
+	Priority int
+}
+
+// Control is a hand-off message, received or to be sent.
+type Control struct {
+	Op      ControlOp
+	Service string
+	Target  string // node addressed; "" = all
+	Ref     uint64
+}
+
+// Link reports carrier or port state of one of our own paths.
+type Link struct {
+	At   time.Time
+	Path string
+	Up   bool
+}
+
+// Health reports the service's own health (service NIC carrier, checks).
+type Health struct {
+	At      time.Time
+	Service string
+	OK      bool
+	Reason  string
+}
+
+// Command is an operator command for a service.
+type Command struct {
+	At      time.Time
+	Service string
+	Op      Op
+}
+
+// Probed is the result of a Probe action.
+type Probed struct {
+	At       time.Time
+	Service  string
+	Conflict bool   // someone else answered for the address
+	By       string // who answered (MAC), for the alarm
+}
+
+// Shutdown asks for a planned hand-over of every service we hold.
+type Shutdown struct{ At time.Time }
+
+func (e Tick) at() time.Time     { return e.At }
+func (e Heard) at() time.Time    { return e.At }
+func (e Link) at() time.Time     { return e.At }
+func (e Health) at() time.Time   { return e.At }
+func (e Command) at() time.Time  { return e.At }
+func (e Probed) at() time.Time   { return e.At }
+func (e Shutdown) at() time.Time { return e.At }
+
+// Action is an output of Core.Step for the shell to carry out.
+type Action interface{ isAction() }
+
+// AddVIP: take the service's address now (add, then announce).
+type AddVIP struct{ Service string }
+
+// RemoveVIP: drop the service's address now.
+type RemoveVIP struct{ Service string }
+
+// Announce: send gratuitous ARP / unsolicited NA for the service's address.
+type Announce struct{ Service string }
+
+// Probe: ask the segment whether someone already answers for the address;
+// feed the answer back as Probed.
+type Probe struct{ Service string }
+
+// Send: transmit a control message on every live path now (not waiting for
+// the next heartbeat).
+type Send struct{ Control Control }
+
+// SendHeartbeat: our advertised state changed; send a heartbeat now.
+type SendHeartbeat struct{}
+
+// StateChanged: a local service changed state.
+type StateChanged struct {
+	Service  string
+	From, To State
+	Reason   string
+}
+
+// PeerChanged: the verdict on a peer changed.
+type PeerChanged struct {
+	Peer     string
+	From, To PeerState
+	Reason   string
+}
+
+// PathChanged: one path to one peer changed state.
+type PathChanged struct {
+	Peer, Path string
+	From, To   PathState
+	Reason     string
+}
+
+// Alarm: something needs an operator (address conflict, config mismatch,
+// split-brain resolved, isolation).
+type Alarm struct {
+	Service string // may be empty
+	Peer    string // may be empty
+	Text    string
+}
+
+func (AddVIP) isAction()        {}
+func (RemoveVIP) isAction()     {}
+func (Announce) isAction()      {}
+func (Probe) isAction()         {}
+func (Send) isAction()          {}
+func (SendHeartbeat) isAction() {}
+func (StateChanged) isAction()  {}
+func (PeerChanged) isAction()   {}
+func (PathChanged) isAction()   {}
+func (Alarm) isAction()         {}
