@@ -1,0 +1,279 @@
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"syscall"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+)
+
+const nftTable = "fo_lab"
+
+// port looks up host's nic and says what is wrong if there is none.
+func (l *Lab) port(host, nic string) (port, error) {
+	h := l.Host(host)
+	if h == nil {
+		return port{}, fmt.Errorf("lab: no host %q", host)
+	}
+	if _, ok := h.nics[nic]; !ok {
+		return port{}, fmt.Errorf("lab: host %s has no NIC %q (has %v)", host, nic, h.NICs())
+	}
+	return port{host, nic}, nil
+}
+
+// Pull takes the switch side of host's nic down: the host sees NO-CARRIER.
+func (l *Lab) Pull(host, nic string) error {
+	p, err := l.port(host, nic)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pulled[p] = true
+	return l.applyLink(p)
+}
+
+// Plug undoes Pull (a frozen host's NICs stay down until Thaw).
+func (l *Lab) Plug(host, nic string) error {
+	p, err := l.port(host, nic)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.pulled, p)
+	return l.applyLink(p)
+}
+
+// applyLink sets the switch-side veth of p up or down from the lab's state.
+// l.mu must be held.
+func (l *Lab) applyLink(p port) error {
+	if l.closed {
+		return errors.New("lab: closed")
+	}
+	link, err := l.sw.nl.LinkByName(p.swName())
+	if err != nil {
+		return fmt.Errorf("lab: %s %s: finding switch port %s: %w", p.host, p.nic, p.swName(), err)
+	}
+	if l.pulled[p] || l.frozen[p.host] {
+		err = l.sw.nl.LinkSetDown(link)
+	} else {
+		err = l.sw.nl.LinkSetUp(link)
+	}
+	if err != nil {
+		return fmt.Errorf("lab: %s %s: setting switch port %s: %w", p.host, p.nic, p.swName(), err)
+	}
+	return nil
+}
+
+// Drop silently drops frames of host's nic in the switch, in direction dir.
+// The link stays up. It replaces any earlier Drop on that NIC.
+func (l *Lab) Drop(host, nic string, dir Direction) error {
+	p, err := l.port(host, nic)
+	if err != nil {
+		return err
+	}
+	if dir < DirBoth || dir > DirFromHost {
+		return fmt.Errorf("lab: drop on %s %s: unknown direction %v", host, nic, dir)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.drops[p] = dir
+	return l.applyNft()
+}
+
+// Loss drops percent% of frames of host's nic at random in the switch, in
+// each direction independently. Loss 0 removes it.
+func (l *Lab) Loss(host, nic string, percent int) error {
+	p, err := l.port(host, nic)
+	if err != nil {
+		return err
+	}
+	if percent < 0 || percent > 100 {
+		return fmt.Errorf("lab: loss on %s %s: percent %d not in 0..100", host, nic, percent)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if percent == 0 {
+		delete(l.loss, p)
+	} else {
+		l.loss[p] = percent
+	}
+	return l.applyNft()
+}
+
+// applyNft replaces the lab's bridge table in the switch namespace with one
+// holding the current drops and losses, in one transaction. l.mu must be held.
+func (l *Lab) applyNft() error {
+	if l.closed {
+		return errors.New("lab: closed")
+	}
+	if l.nft == nil {
+		c, err := nftables.New(nftables.WithNetNSFd(int(l.sw.ns)))
+		if err != nil {
+			return fmt.Errorf("lab: nftables: %w", err)
+		}
+		l.nft = c
+	}
+	c := l.nft
+	t := &nftables.Table{Name: nftTable, Family: nftables.TableFamilyBridge}
+	if l.nftUsed {
+		c.DelTable(t)
+	}
+	if len(l.drops) == 0 && len(l.loss) == 0 {
+		if err := c.Flush(); err != nil {
+			return fmt.Errorf("lab: nftables: removing table %s: %w", nftTable, err)
+		}
+		l.nftUsed = false
+		return nil
+	}
+	c.AddTable(t)
+	policy := nftables.ChainPolicyAccept
+	ch := c.AddChain(&nftables.Chain{
+		Name:     "forward",
+		Table:    t,
+		Type:     nftables.ChainTypeFilter,
+		Hooknum:  nftables.ChainHookForward,
+		Priority: nftables.ChainPriorityFilter,
+		Policy:   &policy,
+	})
+	rule := func(exprs ...expr.Any) {
+		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: append(exprs, &expr.Verdict{Kind: expr.VerdictDrop})})
+	}
+	for _, p := range sortedPorts(l.drops) {
+		dir := l.drops[p]
+		if dir == DirBoth || dir == DirFromHost {
+			rule(ifname(expr.MetaKeyIIFNAME, p.swName())...)
+		}
+		if dir == DirBoth || dir == DirToHost {
+			rule(ifname(expr.MetaKeyOIFNAME, p.swName())...)
+		}
+	}
+	for _, p := range sortedPorts(l.loss) {
+		pct := l.loss[p]
+		for _, key := range []expr.MetaKey{expr.MetaKeyIIFNAME, expr.MetaKeyOIFNAME} {
+			rule(append(ifname(key, p.swName()), random(pct)...)...)
+		}
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("lab: nftables: writing table %s in the switch: %w", nftTable, err)
+	}
+	l.nftUsed = true
+	return nil
+}
+
+func sortedPorts[V any](m map[port]V) []port {
+	ps := make([]port, 0, len(m))
+	for p := range m {
+		ps = append(ps, p)
+	}
+	slices.SortFunc(ps, func(a, b port) int {
+		if a.host != b.host {
+			if a.host < b.host {
+				return -1
+			}
+			return 1
+		}
+		if a.nic < b.nic {
+			return -1
+		} else if a.nic > b.nic {
+			return 1
+		}
+		return 0
+	})
+	return ps
+}
+
+// ifname matches meta iifname/oifname == name.
+func ifname(key expr.MetaKey, name string) []expr.Any {
+	b := make([]byte, unix.IFNAMSIZ)
+	copy(b, name)
+	return []expr.Any{
+		&expr.Meta{Key: key, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: b},
+	}
+}
+
+// random matches "numgen random mod 100 < pct". The generator writes a host
+// endian word and cmp compares bytes, hence the conversion to big endian.
+func random(pct int) []expr.Any {
+	return []expr.Any{
+		&expr.Numgen{Register: 1, Modulus: 100, Type: unix.NFT_NG_RANDOM},
+		&expr.Byteorder{SourceRegister: 1, DestRegister: 1, Op: expr.ByteorderHton, Len: 4, Size: 4},
+		&expr.Cmp{Op: expr.CmpOpLt, Register: 1, Data: binaryutil.BigEndian.PutUint32(uint32(pct))},
+	}
+}
+
+// Freeze simulates a power loss of host: SIGSTOP to every process started
+// there, every NIC pulled, every cable to it cut.
+func (l *Lab) Freeze(host string) error { return l.setFrozen(host, true) }
+
+// Thaw undoes Freeze; faults set separately (Pull, Cut, ...) remain.
+func (l *Lab) Thaw(host string) error { return l.setFrozen(host, false) }
+
+func (l *Lab) setFrozen(host string, on bool) error {
+	h := l.Host(host)
+	if h == nil {
+		return fmt.Errorf("lab: no host %q", host)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return errors.New("lab: closed")
+	}
+	var errs []error
+	if on {
+		l.frozen[host] = true
+		errs = append(errs, h.signalAll(syscall.SIGSTOP))
+	} else {
+		delete(l.frozen, host)
+	}
+	for _, nic := range h.NICs() {
+		errs = append(errs, l.applyLink(port{host, nic}))
+	}
+	for _, c := range l.cables {
+		if c.a.host == host || c.b.host == host {
+			c.setFrozen(l.frozen[c.a.host] || l.frozen[c.b.host])
+		}
+	}
+	if !on {
+		errs = append(errs, h.signalAll(syscall.SIGCONT))
+	}
+	return errors.Join(errs...)
+}
+
+// Heal undoes every fault: plugs and thaws every host, removes drops and
+// losses, and heals every cable (new ptys behind the same paths after a
+// hangup).
+func (l *Lab) Heal() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return errors.New("lab: closed")
+	}
+	var errs []error
+	frozen := l.frozen
+	clear(l.pulled)
+	l.frozen = map[string]bool{}
+	clear(l.drops)
+	clear(l.loss)
+	for _, h := range l.allHosts() {
+		for _, nic := range h.NICs() {
+			errs = append(errs, l.applyLink(port{h.name, nic}))
+		}
+	}
+	errs = append(errs, l.applyNft())
+	for _, c := range l.cables {
+		c.setFrozen(false)
+		errs = append(errs, c.Heal())
+	}
+	for name := range frozen {
+		errs = append(errs, l.Host(name).signalAll(syscall.SIGCONT))
+	}
+	return errors.Join(errs...)
+}
