@@ -29,7 +29,7 @@ type CounterSnapshot struct {
 	Malformed    uint64        `json:"malformed"` // includes serial CRC/framing errors
 	OtherCluster uint64        `json:"other_cluster"`
 	BadVersion   uint64        `json:"bad_version"`
-	Dropped      uint64        `json:"dropped"` // received but discarded (wrong NIC, queue full)
+	Dropped      uint64        `json:"dropped"`   // received but discarded (wrong NIC, queue full)
 	RTT          time.Duration `json:"rtt_ns"`    // last round-trip time, 0 if none yet
 	Jitter       time.Duration `json:"jitter_ns"` // RFC 3550 smoothed RTT variation
 	RTTSamples   uint64        `json:"rtt_samples"`
