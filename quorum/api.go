@@ -242,3 +242,9 @@ func (StateChanged) isAction()  {}
 func (PeerChanged) isAction()   {}
 func (PathChanged) isAction()   {}
 func (Alarm) isAction()         {}
+
+// Advert is what our next heartbeat carries.
+type Advert struct {
+	Services []ServiceState
+	Views    []View
+}

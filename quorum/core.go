@@ -1,0 +1,933 @@
+package quorum
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Errors returned by Step, wrapped with the event's details. When Step
+// returns an error the event was rejected and the core's state is unchanged.
+var (
+	// ErrUnknownPeer: a Heard names a node that is not a configured peer.
+	ErrUnknownPeer = errors.New("unknown peer")
+	// ErrUnknownPath: a Heard or Link names a path that is not configured
+	// (for that peer).
+	ErrUnknownPath = errors.New("unknown path")
+	// ErrUnknownService: a Health, Command or Probed names an unknown service.
+	ErrUnknownService = errors.New("unknown service")
+	// ErrTimeBackwards: the event is older than one already stepped.
+	ErrTimeBackwards = errors.New("time went backwards")
+	// ErrStale: a Heard carries an older boot epoch than one already seen.
+	ErrStale = errors.New("stale epoch")
+	// ErrUnexpected: the event is impossible in the current state (a Probed
+	// without a Probe, an unknown operator command, a nil event).
+	ErrUnexpected = errors.New("unexpected event")
+)
+
+// idleDeadline is what NextDeadline returns past now when no timer runs.
+const idleDeadline = time.Second
+
+// Core is the pure decision core of one node. See the package doc.
+type Core struct {
+	cfg      Config
+	start    time.Time
+	now      time.Time
+	ref      uint64 // last Ref used on a Control we sent
+	shutdown bool
+	isolated bool
+
+	paths  map[string]*localPath
+	peers  []*peer // config order
+	byPeer map[string]*peer
+	svcs   []*service // config order
+	bySvc  map[string]*service
+
+	out []Action
+}
+
+type localPath struct {
+	spec    PathSpec
+	carrier bool
+}
+
+type peer struct {
+	name   string
+	state  PeerState
+	reason string
+	links  []*link // config order
+	byPath map[string]*link
+
+	heard       bool
+	epoch, seq  uint64
+	restarts    int
+	interval    time.Duration
+	fingerprint uint32
+	mismatches  []Mismatch
+	alarmed     bool
+	services    map[string]ServiceState
+	hearsUs     map[string]bool // path -> the peer's view of us
+	refs        map[uint64]bool // control refs seen in this epoch
+	maxRef      uint64
+}
+
+type link struct {
+	lp        *localPath
+	state     PathState
+	lastHeard time.Time
+	upSince   time.Time
+	lastSeq   uint64
+	det       detector
+	oneWay    bool
+	recv, exp float64 // frames received / expected, decayed
+}
+
+type service struct {
+	spec   Service
+	state  State
+	reason string
+	since  time.Time
+
+	opFail     bool
+	healthBad  bool
+	healthWhy  string
+	carrierBad bool
+
+	probeOut      bool      // a Probe awaits its Probed
+	holdUntil     time.Time // indoubt: probe at or after this
+	failbackSince time.Time // recover: outranking the holder since
+	reclaimFrom   string
+	reclaimResend time.Time
+	lastHolder    string
+	splitAlarmed  map[string]bool
+}
+
+// New validates cfg and returns a core that starts at now with every
+// service in recover and every peer unknown.
+func New(cfg Config, now time.Time) (*Core, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Core{
+		cfg:    cfg,
+		start:  now,
+		now:    now,
+		paths:  map[string]*localPath{},
+		byPeer: map[string]*peer{},
+		bySvc:  map[string]*service{},
+	}
+	for _, p := range cfg.Paths {
+		c.paths[p.Name] = &localPath{spec: p, carrier: true}
+	}
+	for _, pc := range cfg.Peers {
+		p := &peer{
+			name:     pc.Name,
+			state:    PeerUnknown,
+			reason:   "not heard since start",
+			byPath:   map[string]*link{},
+			services: map[string]ServiceState{},
+			hearsUs:  map[string]bool{},
+			refs:     map[uint64]bool{},
+		}
+		for _, name := range pc.Paths {
+			l := &link{lp: c.paths[name], state: PathDown}
+			p.links = append(p.links, l)
+			p.byPath[name] = l
+		}
+		c.peers = append(c.peers, p)
+		c.byPeer[p.name] = p
+	}
+	for _, sc := range cfg.Services {
+		s := &service{spec: sc, state: StateRecover, reason: "starting", since: now, splitAlarmed: map[string]bool{}}
+		c.svcs = append(c.svcs, s)
+		c.bySvc[sc.Name] = s
+	}
+	return c, nil
+}
+
+// Step feeds one event and returns the actions the shell must carry out, in
+// order. On error the event is rejected and nothing changed.
+func (c *Core) Step(ev Event) ([]Action, error) {
+	if err := c.check(ev); err != nil {
+		return nil, err
+	}
+	c.now = ev.at()
+	c.out = nil
+	switch e := ev.(type) {
+	case Tick:
+	case Heard:
+		c.heard(e)
+	case Link:
+		c.link(e)
+	case Health:
+		s := c.bySvc[e.Service]
+		s.healthBad = !e.OK
+		s.healthWhy = e.Reason
+	case Command:
+		s := c.bySvc[e.Service]
+		s.opFail = e.Op == OpFail
+	case Probed:
+		c.probed(e)
+	case Shutdown:
+		c.shutdownAll()
+	}
+	c.timers()
+	for _, s := range c.svcs {
+		c.evaluate(s)
+	}
+	out := c.out
+	c.out = nil
+	return out, nil
+}
+
+// check validates ev against the current state without changing anything.
+func (c *Core) check(ev Event) error {
+	if ev == nil {
+		return fmt.Errorf("quorum: nil event: %w", ErrUnexpected)
+	}
+	if ev.at().Before(c.now) {
+		return fmt.Errorf("quorum: %T at %v before %v: %w", ev, ev.at().Format(time.RFC3339Nano), c.now.Format(time.RFC3339Nano), ErrTimeBackwards)
+	}
+	svc := func(name string) error {
+		if c.bySvc[name] == nil {
+			return fmt.Errorf("quorum: %T for service %q: %w", ev, name, ErrUnknownService)
+		}
+		return nil
+	}
+	switch e := ev.(type) {
+	case Tick, Shutdown:
+		return nil
+	case Heard:
+		p := c.byPeer[e.Peer]
+		if p == nil {
+			return fmt.Errorf("quorum: heard %q on %q: %w", e.Peer, e.Path, ErrUnknownPeer)
+		}
+		if p.byPath[e.Path] == nil {
+			return fmt.Errorf("quorum: heard %q on %q: %w", e.Peer, e.Path, ErrUnknownPath)
+		}
+		if p.heard && e.Epoch < p.epoch {
+			return fmt.Errorf("quorum: heard %q on %q with epoch %d, have %d: %w", e.Peer, e.Path, e.Epoch, p.epoch, ErrStale)
+		}
+		return nil
+	case Link:
+		if c.paths[e.Path] == nil {
+			return fmt.Errorf("quorum: link %q: %w", e.Path, ErrUnknownPath)
+		}
+		return nil
+	case Health:
+		return svc(e.Service)
+	case Command:
+		if err := svc(e.Service); err != nil {
+			return err
+		}
+		if e.Op != OpFail && e.Op != OpRecover {
+			return fmt.Errorf("quorum: command %v for %q: %w", e.Op, e.Service, ErrUnexpected)
+		}
+		return nil
+	case Probed:
+		if err := svc(e.Service); err != nil {
+			return err
+		}
+		if !c.bySvc[e.Service].probeOut {
+			return fmt.Errorf("quorum: probed %q with no probe outstanding: %w", e.Service, ErrUnexpected)
+		}
+		return nil
+	}
+	return fmt.Errorf("quorum: event %T: %w", ev, ErrUnexpected)
+}
+
+func (c *Core) emit(a Action) { c.out = append(c.out, a) }
+
+// --- liveness ---------------------------------------------------------
+
+func (c *Core) heard(e Heard) {
+	p := c.byPeer[e.Peer]
+	l := p.byPath[e.Path]
+	fresh := !p.heard || e.Seq > p.seq || e.Epoch > p.epoch
+	if p.heard && e.Epoch > p.epoch {
+		c.emit(PeerChanged{Peer: p.name, From: p.state, To: p.state,
+			Reason: fmt.Sprintf("restarted: epoch %d -> %d", p.epoch, e.Epoch)})
+		p.restarts++
+		p.seq = 0
+		p.refs = map[uint64]bool{}
+		p.maxRef = 0
+		p.services = map[string]ServiceState{}
+		p.hearsUs = map[string]bool{}
+		p.alarmed = false
+		for _, o := range p.links {
+			o.lastSeq = 0
+			o.oneWay = false
+		}
+	}
+	p.heard = true
+	p.epoch = e.Epoch
+
+	if l.lp.carrier {
+		newer := e.Seq > l.lastSeq
+		if newer && l.state != PathDown && !l.lastHeard.IsZero() {
+			if gap := e.At.Sub(l.lastHeard); gap > 0 && gap <= l.lp.spec.Deadtime {
+				l.det.add(gap)
+			}
+		}
+		if newer && l.lastSeq > 0 {
+			l.exp += float64(e.Seq - l.lastSeq)
+			l.recv++
+			if l.exp > 100 {
+				l.exp /= 2
+				l.recv /= 2
+			}
+		}
+		if newer {
+			l.lastSeq = e.Seq
+		}
+		if e.At.After(l.lastHeard) || l.lastHeard.IsZero() {
+			l.lastHeard = e.At
+		}
+		if l.state != PathUp {
+			why := "heard"
+			if l.state == PathDown {
+				l.upSince = e.At
+				l.det.reset()
+				why = "heard again"
+				if l.lastSeq == e.Seq && l.recv == 0 {
+					why = "heard"
+				}
+			}
+			c.setPath(p, l, PathUp, why)
+		}
+	}
+
+	if fresh {
+		p.seq = e.Seq
+		p.interval = e.Interval
+		p.fingerprint = e.Fingerprint
+		for _, s := range e.Services {
+			p.services[s.Name] = s
+		}
+		for _, v := range e.Views {
+			if v.Peer == c.cfg.Self {
+				if _, ok := p.byPath[v.Path]; ok {
+					p.hearsUs[v.Path] = v.Up
+				}
+			}
+		}
+		c.mismatch(p)
+	}
+	c.verdict(p)
+	c.oneWay(p)
+	if e.Control != nil {
+		c.control(p, *e.Control)
+	}
+}
+
+func (c *Core) mismatch(p *peer) {
+	var ms []Mismatch
+	if p.interval != c.cfg.Interval {
+		ms = append(ms, Mismatch{Peer: p.name, Key: "interval", Ours: c.cfg.Interval.String(), Theirs: p.interval.String()})
+	}
+	if p.fingerprint != c.cfg.Fingerprint {
+		ms = append(ms, Mismatch{Peer: p.name, Key: "fingerprint", Ours: fmt.Sprintf("%08x", c.cfg.Fingerprint), Theirs: fmt.Sprintf("%08x", p.fingerprint)})
+	}
+	for _, s := range c.svcs {
+		adv, ok := p.services[s.spec.Name]
+		if !ok {
+			continue
+		}
+		if want := s.spec.Priorities[p.name]; adv.Priority != want {
+			ms = append(ms, Mismatch{Peer: p.name, Key: "services." + s.spec.Name + ".priority",
+				Ours: fmt.Sprint(want), Theirs: fmt.Sprint(adv.Priority)})
+		}
+	}
+	p.mismatches = ms
+	if len(ms) > 0 && !p.alarmed {
+		p.alarmed = true
+		var parts []string
+		for _, m := range ms {
+			parts = append(parts, fmt.Sprintf("%s ours %s theirs %s", m.Key, m.Ours, m.Theirs))
+		}
+		c.emit(Alarm{Peer: p.name, Text: "config mismatch with " + p.name + ": " + strings.Join(parts, "; ")})
+	}
+}
+
+// oneWay marks paths on which we hear p but p reports not hearing us.
+func (c *Core) oneWay(p *peer) {
+	for _, l := range p.links {
+		up, known := p.hearsUs[l.lp.spec.Name]
+		ow := l.state != PathDown && known && !up
+		if ow == l.oneWay {
+			continue
+		}
+		l.oneWay = ow
+		why := fmt.Sprintf("one-way: %s does not hear us on %s", p.name, l.lp.spec.Name)
+		if !ow {
+			why = fmt.Sprintf("two-way again: %s hears us on %s", p.name, l.lp.spec.Name)
+		}
+		c.emit(PathChanged{Peer: p.name, Path: l.lp.spec.Name, From: l.state, To: l.state, Reason: why})
+	}
+}
+
+func (c *Core) setPath(p *peer, l *link, to PathState, why string) {
+	if l.state == to {
+		return
+	}
+	c.emit(PathChanged{Peer: p.name, Path: l.lp.spec.Name, From: l.state, To: to, Reason: why})
+	l.state = to
+	if to == PathDown {
+		l.oneWay = false
+	}
+}
+
+func (c *Core) link(e Link) {
+	lp := c.paths[e.Path]
+	if lp.carrier == e.Up {
+		return
+	}
+	lp.carrier = e.Up
+	if !e.Up {
+		for _, p := range c.peers {
+			if l := p.byPath[e.Path]; l != nil {
+				c.setPath(p, l, PathDown, "carrier lost on "+e.Path)
+				c.verdict(p)
+			}
+		}
+	}
+	for _, s := range c.svcs {
+		if s.spec.Path == e.Path {
+			s.carrierBad = !e.Up
+		}
+	}
+	iso := true
+	for _, p := range c.paths {
+		iso = iso && !p.carrier
+	}
+	if iso != c.isolated {
+		c.isolated = iso
+		text := "isolated: carrier lost on every path; not taking over anything"
+		if !iso {
+			text = "no longer isolated: carrier back on " + e.Path
+		}
+		c.emit(Alarm{Text: text})
+	}
+}
+
+// timers moves links whose silence crossed a threshold.
+func (c *Core) timers() {
+	for _, p := range c.peers {
+		changed := false
+		for _, l := range p.links {
+			if l.state == PathDown {
+				continue
+			}
+			sus, down := l.det.timeouts(l.lp.spec)
+			silent := c.now.Sub(l.lastHeard)
+			switch {
+			case silent >= down:
+				c.setPath(p, l, PathDown, "silent for "+silent.String())
+				changed = true
+			case silent >= sus && l.state == PathUp:
+				c.setPath(p, l, PathSuspect, "silent for "+silent.String())
+				changed = true
+			}
+		}
+		if changed {
+			c.verdict(p)
+		}
+	}
+}
+
+func (c *Core) verdict(p *peer) {
+	to := PeerUnknown
+	var up, down []string
+	var carrierLost []string
+	var last time.Time
+	for _, l := range p.links {
+		name := l.lp.spec.Name
+		switch {
+		case l.state == PathUp:
+			up = append(up, name)
+		case l.state == PathDown && !l.lp.carrier:
+			carrierLost = append(carrierLost, name)
+		default:
+			down = append(down, name)
+		}
+		if l.lastHeard.After(last) {
+			last = l.lastHeard
+		}
+	}
+	if p.heard {
+		switch {
+		case len(up) == len(p.links):
+			to = PeerAlive
+		case len(carrierLost) == len(p.links) || p.allDown():
+			to = PeerDead
+		default:
+			to = PeerDegraded
+		}
+	}
+	if to == p.state {
+		return
+	}
+	var why string
+	switch to {
+	case PeerAlive:
+		why = "heard on every path (" + strings.Join(up, ", ") + ")"
+	case PeerDead, PeerDegraded:
+		var parts []string
+		if len(carrierLost) > 0 {
+			parts = append(parts, "carrier lost on "+strings.Join(carrierLost, ", "))
+		}
+		if len(down) > 0 {
+			parts = append(parts, strings.Join(down, ", ")+" silent for "+c.now.Sub(last).String())
+		}
+		if to == PeerDegraded && len(up) > 0 {
+			parts = append(parts, "up on "+strings.Join(up, ", "))
+		}
+		why = strings.Join(parts, "; ")
+	}
+	c.emit(PeerChanged{Peer: p.name, From: p.state, To: to, Reason: why})
+	p.state = to
+	p.reason = why
+}
+
+func (p *peer) allDown() bool {
+	for _, l := range p.links {
+		if l.state != PathDown {
+			return false
+		}
+	}
+	return true
+}
+
+// hearsUs reports whether p says it hears us on some path, or has not told
+// us yet (we give it the benefit of the doubt for one deadtime).
+func (c *Core) hearsUs(p *peer) bool {
+	for _, l := range p.links {
+		if l.state == PathDown {
+			continue
+		}
+		up, known := p.hearsUs[l.lp.spec.Name]
+		if up || !known || c.now.Sub(l.upSince) < l.lp.spec.Deadtime {
+			return true
+		}
+	}
+	return false
+}
+
+// --- ranking ----------------------------------------------------------
+
+func (c *Core) live(p *peer) bool {
+	return p.heard && p.state != PeerDead && p.state != PeerUnknown
+}
+
+// outranks reports whether node a ranks above node b for s: higher priority,
+// then the smaller name.
+func outranks(s *service, a, b string) bool {
+	pa, pb := s.spec.Priorities[a], s.spec.Priorities[b]
+	if pa != pb {
+		return pa > pb
+	}
+	return a < b
+}
+
+func (c *Core) failed(s *service) bool {
+	return s.opFail || s.healthBad || s.carrierBad
+}
+
+func (c *Core) selfEligible(s *service) bool {
+	return !c.failed(s) && !c.isolated && !c.shutdown && s.spec.Priorities[c.cfg.Self] > 0
+}
+
+// best returns the highest-ranked eligible node for s, skipping skip.
+func (c *Core) best(s *service, skip string) string {
+	best := ""
+	consider := func(n string) {
+		if n != skip && (best == "" || outranks(s, n, best)) {
+			best = n
+		}
+	}
+	if c.selfEligible(s) {
+		consider(c.cfg.Self)
+	}
+	for _, p := range c.peers {
+		adv, ok := p.services[s.spec.Name]
+		if c.live(p) && ok && adv.State != StateFail && s.spec.Priorities[p.name] > 0 {
+			consider(p.name)
+		}
+	}
+	return best
+}
+
+// holders returns the live peers advertising s up, best first.
+func (c *Core) holders(s *service) []*peer {
+	var hs []*peer
+	for _, p := range c.peers {
+		if adv, ok := p.services[s.spec.Name]; ok && c.live(p) && adv.State == StateUp {
+			hs = append(hs, p)
+		}
+	}
+	slices.SortFunc(hs, func(a, b *peer) int {
+		if outranks(s, a.name, b.name) {
+			return -1
+		}
+		return 1
+	})
+	return hs
+}
+
+// --- service state machine --------------------------------------------
+
+func (c *Core) setState(s *service, to State, why string) {
+	if s.state == to {
+		s.reason = why
+		return
+	}
+	c.emit(StateChanged{Service: s.spec.Name, From: s.state, To: to, Reason: why})
+	s.state = to
+	s.reason = why
+	s.since = c.now
+	s.failbackSince = time.Time{}
+	if to != StateReclaim {
+		s.reclaimFrom = ""
+	}
+}
+
+func (c *Core) send(op ControlOp, svc, target string) {
+	c.ref++
+	c.emit(Send{Control: Control{Op: op, Service: svc, Target: target, Ref: c.ref}})
+}
+
+func (c *Core) take(s *service, why string) {
+	c.emit(AddVIP{Service: s.spec.Name})
+	c.emit(Announce{Service: s.spec.Name})
+	c.setState(s, StateUp, why)
+}
+
+// release gives the address up: remove first, then tell target.
+func (c *Core) release(s *service, to State, why, target string) {
+	c.emit(RemoveVIP{Service: s.spec.Name})
+	c.setState(s, to, why)
+	c.send(CtlRelease, s.spec.Name, target)
+	c.emit(SendHeartbeat{})
+}
+
+func (c *Core) failReason(s *service) string {
+	switch {
+	case s.opFail:
+		return "operator: fail"
+	case s.carrierBad:
+		return "carrier lost on service path " + s.spec.Path
+	case s.healthWhy != "":
+		return "health: " + s.healthWhy
+	}
+	return "health check failed"
+}
+
+func (c *Core) evaluate(s *service) {
+	for range 4 {
+		from := s.state
+		c.step(s)
+		if s.state == from {
+			return
+		}
+	}
+}
+
+func (c *Core) starting() bool { return c.now.Before(c.start.Add(c.cfg.Startup)) }
+
+func (c *Core) step(s *service) {
+	name := s.spec.Name
+	if c.failed(s) && s.state != StateFail {
+		why := c.failReason(s)
+		if s.state == StateUp {
+			c.release(s, StateFail, why, c.best(s, c.cfg.Self))
+		} else {
+			c.setState(s, StateFail, why)
+			c.emit(SendHeartbeat{})
+		}
+		return
+	}
+	hs := c.holders(s)
+	if len(hs) > 0 {
+		s.lastHolder = hs[0].name
+	}
+	switch s.state {
+	case StateFail:
+		if !c.failed(s) {
+			why := "operator: recover"
+			if s.healthWhy != "" || s.spec.Path != "" {
+				why = "healthy again"
+			}
+			c.setState(s, StateRecover, why)
+			c.emit(SendHeartbeat{})
+		}
+	case StateUp:
+		for _, h := range hs {
+			if outranks(s, h.name, c.cfg.Self) || !c.hearsUs(h) {
+				why := fmt.Sprintf("split brain: %s also holds %s and outranks us; yielding", h.name, name)
+				if !outranks(s, h.name, c.cfg.Self) {
+					why = fmt.Sprintf("split brain: %s also holds %s and does not hear us; yielding", h.name, name)
+				}
+				c.emit(Alarm{Service: name, Peer: h.name, Text: why})
+				c.emit(RemoveVIP{Service: name})
+				c.setState(s, StateRecover, why)
+				c.emit(SendHeartbeat{})
+				return
+			}
+			if !s.splitAlarmed[h.name] {
+				s.splitAlarmed[h.name] = true
+				c.emit(Alarm{Service: name, Peer: h.name,
+					Text: fmt.Sprintf("split brain: %s also holds %s; we outrank it, it must yield", h.name, name)})
+			}
+		}
+		clear(s.splitAlarmed)
+		for _, h := range hs {
+			s.splitAlarmed[h.name] = true
+		}
+	case StateRecover:
+		if c.starting() || !c.selfEligible(s) {
+			return
+		}
+		if len(hs) > 0 {
+			h := hs[0]
+			if s.spec.Failback && outranks(s, c.cfg.Self, h.name) && c.hearsUs(h) {
+				if s.failbackSince.IsZero() {
+					s.failbackSince = c.now
+				}
+				if !c.now.Before(s.failbackSince.Add(s.spec.FailbackDelay)) {
+					c.setState(s, StateReclaim, fmt.Sprintf("we outrank holder %s; asking for %s back", h.name, name))
+					s.reclaimFrom = h.name
+					s.reclaimResend = c.now.Add(c.resendEvery())
+					c.send(CtlReclaim, name, h.name)
+					c.emit(SendHeartbeat{})
+				}
+			} else {
+				s.failbackSince = time.Time{}
+			}
+			return
+		}
+		s.failbackSince = time.Time{}
+		if c.best(s, "") == c.cfg.Self {
+			s.holdUntil = c.now.Add(s.spec.IndoubtHold)
+			c.setState(s, StateIndoubt, c.whyFree(s))
+			c.emit(SendHeartbeat{})
+		}
+	case StateIndoubt:
+		var why string
+		switch {
+		case !c.selfEligible(s):
+			why = "no longer eligible"
+			if c.isolated {
+				why = "isolated"
+			}
+		case len(hs) > 0:
+			why = hs[0].name + " holds " + name
+		case c.best(s, "") != c.cfg.Self:
+			why = c.best(s, "") + " outranks us and is alive"
+		}
+		if why != "" {
+			c.setState(s, StateRecover, why)
+			c.emit(SendHeartbeat{})
+			return
+		}
+		if !s.probeOut && !c.now.Before(s.holdUntil) {
+			s.probeOut = true
+			c.emit(Probe{Service: name})
+		}
+	case StateReclaim:
+		switch {
+		case !c.selfEligible(s):
+			c.setState(s, StateRecover, "no longer eligible")
+		case len(hs) == 0:
+			c.setState(s, StateRecover, fmt.Sprintf("holder %s gone without a release", s.reclaimFrom))
+		case outranks(s, hs[0].name, c.cfg.Self):
+			c.setState(s, StateRecover, hs[0].name+" outranks us")
+		case !c.now.Before(s.reclaimResend):
+			s.reclaimFrom = hs[0].name
+			s.reclaimResend = c.now.Add(c.resendEvery())
+			c.send(CtlReclaim, name, hs[0].name)
+		}
+	}
+}
+
+// resendEvery is how often an unanswered reclaim is repeated: the longest
+// deadtime, by when a lost frame has surely been retried on every path.
+func (c *Core) resendEvery() time.Duration {
+	var d time.Duration
+	for _, p := range c.cfg.Paths {
+		d = max(d, p.Deadtime)
+	}
+	return d
+}
+
+// whyFree explains why nobody holds s and we are the best to take it.
+func (c *Core) whyFree(s *service) string {
+	if h := c.byPeer[s.lastHolder]; h != nil {
+		if h.state == PeerDead {
+			return fmt.Sprintf("peer %s dead: %s", h.name, h.reason)
+		}
+		if adv, ok := h.services[s.spec.Name]; ok {
+			return fmt.Sprintf("%s reports %s %s", h.name, s.spec.Name, adv.State)
+		}
+	}
+	return fmt.Sprintf("nobody holds %s and we rank first", s.spec.Name)
+}
+
+func (c *Core) probed(e Probed) {
+	s := c.bySvc[e.Service]
+	s.probeOut = false
+	if s.state != StateIndoubt {
+		return
+	}
+	if e.Conflict {
+		by := e.By
+		if by == "" {
+			by = "another host"
+		}
+		c.emit(Alarm{Service: s.spec.Name, Text: fmt.Sprintf("address conflict: %s answers for %s; not claiming", by, s.spec.Name)})
+		s.holdUntil = c.now.Add(max(s.spec.IndoubtHold, c.resendEvery()))
+		return
+	}
+	if c.starting() || !c.selfEligible(s) || len(c.holders(s)) > 0 || c.best(s, "") != c.cfg.Self {
+		return // evaluate moves us back to recover
+	}
+	c.take(s, "claimed: "+s.reason)
+	c.emit(SendHeartbeat{})
+}
+
+func (c *Core) control(p *peer, ctl Control) {
+	if ctl.Target != "" && ctl.Target != c.cfg.Self {
+		return
+	}
+	if p.refs[ctl.Ref] {
+		return
+	}
+	p.refs[ctl.Ref] = true
+	p.maxRef = max(p.maxRef, ctl.Ref)
+	for r := range p.refs { // keep the dedupe set small
+		if r+64 < p.maxRef {
+			delete(p.refs, r)
+		}
+	}
+	s := c.bySvc[ctl.Service]
+	if s == nil {
+		return
+	}
+	name := s.spec.Name
+	switch ctl.Op {
+	case CtlRelease:
+		if s.state == StateUp || s.state == StateFail || !c.selfEligible(s) {
+			return
+		}
+		for _, h := range c.holders(s) {
+			if h != p {
+				return
+			}
+		}
+		if ctl.Target == "" && c.best(s, p.name) != c.cfg.Self {
+			return
+		}
+		how := "hand-over"
+		if s.state == StateReclaim {
+			how = "reclaim"
+		}
+		c.take(s, fmt.Sprintf("released by %s (%s)", p.name, how))
+		c.emit(Send{Control: Control{Op: CtlAck, Service: name, Target: p.name, Ref: c.nextRef()}})
+		c.emit(SendHeartbeat{})
+	case CtlReclaim:
+		if !outranks(s, p.name, c.cfg.Self) {
+			c.emit(Alarm{Service: name, Peer: p.name, Text: fmt.Sprintf("%s asked for %s back but does not outrank us; ignored", p.name, name)})
+			return
+		}
+		switch s.state {
+		case StateUp:
+			c.release(s, StateRecover, "reclaimed by "+p.name, p.name)
+		case StateRecover, StateFail, StateIndoubt:
+			// Our release was lost: say it again, we hold nothing.
+			c.send(CtlRelease, name, p.name)
+		}
+	case CtlAck:
+		// The taker has the address; nothing left to do.
+	}
+}
+
+func (c *Core) nextRef() uint64 {
+	c.ref++
+	return c.ref
+}
+
+func (c *Core) shutdownAll() {
+	if c.shutdown {
+		return
+	}
+	c.shutdown = true
+	for _, s := range c.svcs {
+		switch s.state {
+		case StateUp:
+			c.release(s, StateRecover, "shutdown", c.best(s, c.cfg.Self))
+		case StateIndoubt, StateReclaim:
+			c.setState(s, StateRecover, "shutdown")
+			c.emit(SendHeartbeat{})
+		}
+	}
+}
+
+// --- outputs ----------------------------------------------------------
+
+// Advert returns what our next heartbeat carries: every service's state and
+// our view of every path to every peer.
+func (c *Core) Advert() Advert {
+	var a Advert
+	for _, s := range c.svcs {
+		a.Services = append(a.Services, ServiceState{Name: s.spec.Name, State: s.state, Priority: s.spec.Priorities[c.cfg.Self]})
+	}
+	for _, p := range c.peers {
+		for _, l := range p.links {
+			a.Views = append(a.Views, View{Peer: p.name, Path: l.lp.spec.Name, Up: l.state != PathDown})
+		}
+	}
+	return a
+}
+
+// NextDeadline returns the earliest time at which a Tick can change
+// anything. It is never zero: with no timer running it is a second past the
+// last event, so a shell may always arm its timer with it.
+func (c *Core) NextDeadline() time.Time {
+	next := c.now.Add(idleDeadline)
+	at := func(t time.Time) {
+		if t.After(c.now) && t.Before(next) {
+			next = t
+		}
+	}
+	for _, p := range c.peers {
+		for _, l := range p.links {
+			sus, down := l.det.timeouts(l.lp.spec)
+			switch l.state {
+			case PathUp:
+				at(l.lastHeard.Add(sus))
+			case PathSuspect:
+				at(l.lastHeard.Add(down))
+			}
+			if l.state != PathDown && c.now.Sub(l.upSince) < l.lp.spec.Deadtime {
+				at(l.upSince.Add(l.lp.spec.Deadtime))
+			}
+		}
+	}
+	at(c.start.Add(c.cfg.Startup))
+	for _, s := range c.svcs {
+		switch s.state {
+		case StateIndoubt:
+			if !s.probeOut {
+				at(s.holdUntil)
+			}
+		case StateRecover:
+			if !s.failbackSince.IsZero() {
+				at(s.failbackSince.Add(s.spec.FailbackDelay))
+			}
+		case StateReclaim:
+			at(s.reclaimResend)
+		}
+	}
+	return next
+}

@@ -1,0 +1,66 @@
+package quorum
+
+import (
+	"math"
+	"time"
+)
+
+// window is how many inter-arrival samples the adaptive detector keeps.
+const window = 32
+
+// minSamples is how many samples the adaptive detector needs before it
+// trusts its estimate; until then the fixed deadtime applies.
+const minSamples = 4
+
+// Phi accrual, reduced to two thresholds. With arrivals modelled as normal
+// with mean m and deviation s, phi(t) = -log10(1 - F(t)); phi 3 (suspect)
+// and phi 9 (down) are reached at about m + 3.1s and m + 6s.
+const (
+	zSuspect = 3.1
+	zDown    = 6.0
+)
+
+// detector estimates the inter-arrival distribution of one path.
+type detector struct {
+	samples [window]time.Duration
+	n, next int
+}
+
+func (d *detector) add(gap time.Duration) {
+	d.samples[d.next] = gap
+	d.next = (d.next + 1) % window
+	if d.n < window {
+		d.n++
+	}
+}
+
+func (d *detector) reset() { *d = detector{} }
+
+// timeouts returns after how long without a frame the path is suspect and
+// down. Floor 0 means a fixed deadtime: suspect at half, down at Deadtime.
+func (d *detector) timeouts(spec PathSpec) (suspect, down time.Duration) {
+	if spec.Floor <= 0 || d.n < minSamples {
+		return spec.Deadtime / 2, spec.Deadtime
+	}
+	var sum float64
+	for i := 0; i < d.n; i++ {
+		sum += float64(d.samples[i])
+	}
+	mean := sum / float64(d.n)
+	var sq float64
+	for i := 0; i < d.n; i++ {
+		x := float64(d.samples[i]) - mean
+		sq += x * x
+	}
+	sd := math.Sqrt(sq / float64(d.n))
+	// A perfectly regular path would give sd 0 and a hair trigger; assume
+	// at least a tenth of the mean of scheduling noise.
+	sd = math.Max(sd, mean/10)
+	down = clamp(time.Duration(mean+zDown*sd), spec.Floor, spec.Deadtime)
+	suspect = clamp(time.Duration(mean+zSuspect*sd), down/2, down)
+	return suspect, down
+}
+
+func clamp(v, lo, hi time.Duration) time.Duration {
+	return max(lo, min(v, hi))
+}

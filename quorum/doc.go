@@ -1,0 +1,46 @@
+// Package quorum is the pure decision core of failover: it decides whether
+// each peer is alive and what each service (each virtual IP) does next.
+//
+// The core never touches a socket, a clock, a goroutine, a logger or a
+// random source. The shell feeds it events (Heard, Link, Health, Command,
+// Probed, Shutdown, Tick), each carrying its own time, through Core.Step,
+// and carries out the actions Step returns, in order. The results of those
+// actions come back as events (a Probe as Probed). Replaying the same events
+// gives the same actions, which is how every scenario in testdata is tested.
+//
+// # Guarantees
+//
+//   - A peer is dead only when every configured path to it is down. A path
+//     is down after its deadtime without a frame, or at once when our
+//     carrier on it is lost (Link{Up: false}). With PathSpec.Floor > 0 the
+//     deadtime adapts to the path's observed inter-arrival times (phi
+//     accrual), never below Floor nor above Deadtime.
+//   - If carrier is lost on every one of our paths we are isolated and claim
+//     nothing.
+//   - A node claims a service only when no live peer advertises it up, it
+//     is the highest-ranked eligible node it can see (priority, then the
+//     smaller name), the startup listen is over, the indoubt hold has passed
+//     and a Probe found nobody answering for the address.
+//   - Planned hand-over (operator fail, unhealthy service, shutdown) and
+//     reclaim are hand-offs: the holder emits RemoveVIP before it sends
+//     CtlRelease, and the taker emits AddVIP only on receiving it. The
+//     addresses never overlap while a path works.
+//   - Two holders that hear each other resolve it at once: the lower-ranked
+//     one (or the one the other cannot hear) yields, with an Alarm.
+//   - Step never panics on input; a rejected event (see the Err variables)
+//     leaves the state unchanged.
+//
+// Path names are assumed symmetric: our path "eth0" to a peer is the peer's
+// "eth0" to us. One-way loss is read from the peer's Views on that basis.
+//
+// Control messages may arrive more than once (the shell sends them on every
+// path); they are deduplicated by the sender's Ref within its epoch.
+//
+// A PeerChanged with From == To reports a peer restart (a new epoch); a
+// PathChanged with From == To reports one-way loss starting or ending.
+//
+// # Concurrency
+//
+// A Core is not safe for concurrent use. The shell serialises every call
+// (Step, Advert, Status, NextDeadline), typically from one loop goroutine.
+package quorum
