@@ -37,4 +37,8 @@ type Config struct {
 	AnnounceCount    int           // gratuitous ARPs sent right after takeover
 	AnnounceInterval time.Duration // spacing between them
 	ProbeWindow      time.Duration // how long Probe listens for an answer
+	// AnnounceRefresh is how often the owner calls Announce again while it
+	// holds the address (the daemon's timer; the manager does not use it).
+	// 0 = no periodic refresh.
+	AnnounceRefresh time.Duration
 }

@@ -1,0 +1,399 @@
+//go:build linux
+
+package vip
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/mdlayher/arp"
+	"github.com/mdlayher/ethernet"
+	"github.com/mdlayher/ndp"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+var (
+	zeroMAC     = net.HardwareAddr{0, 0, 0, 0, 0, 0}
+	allNodes    = netip.MustParseAddr("ff02::1")
+	pastInstant = time.Unix(1, 0)
+)
+
+// Announce sends Config.AnnounceCount (at least one) gratuitous ARP pairs,
+// the first at once and the others Config.AnnounceInterval apart. Each pair
+// is a request (sender IP = target IP = VIP, target MAC zero) and a reply
+// (sender and target IP = VIP, target MAC = our MAC), both to the Ethernet
+// broadcast address: Linux receivers take either as gratuitous and switch an
+// existing entry at once; some switches and hosts honour only one form. For
+// an IPv6 VIP each round is one unsolicited Neighbor Advertisement to
+// ff02::1 with the override flag and our MAC.
+//
+// Announce blocks until the last round is sent, ctx ends, or Release or
+// Close is called (it then returns nil: the owner let go). It returns an
+// error wrapping ErrNotPresent if the address is not on the interface.
+func (m *Linux) Announce(ctx context.Context) error {
+	ctx, done, err := m.track(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	ok, err := m.Present(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return m.opErr("announce", ErrNotPresent)
+	}
+	ifi, err := m.ifi("announce")
+	if err != nil {
+		return err
+	}
+	var send func() error
+	var closer func() error
+	if m.cfg.Addr.Addr().Is4() {
+		c, err := m.dialARP(ifi)
+		if err != nil {
+			return m.opErr("announce", err)
+		}
+		closer = c.Close
+		send = func() error { return sendGARP(c, ifi.HardwareAddr, m.cfg.Addr.Addr()) }
+	} else {
+		c, err := m.dialNDP(ifi, ndp.Addr(m.cfg.Addr.Addr().String()))
+		if err != nil {
+			return m.opErr("announce", err)
+		}
+		closer = c.Close
+		send = func() error { return sendNA(c, ifi.HardwareAddr, m.cfg.Addr.Addr()) }
+	}
+	defer closer()
+	n := max(m.cfg.AnnounceCount, 1)
+	var t *time.Timer
+	for i := range n {
+		if i > 0 {
+			if t == nil {
+				t = time.NewTimer(m.cfg.AnnounceInterval)
+				defer t.Stop()
+			} else {
+				t.Reset(m.cfg.AnnounceInterval)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := send(); err != nil {
+			return m.opErr("announce", capErr(err, capNetRaw))
+		}
+	}
+	return nil
+}
+
+func sendGARP(c *arp.Client, mac net.HardwareAddr, vip netip.Addr) error {
+	req, err := arp.NewPacket(arp.OperationRequest, mac, vip, zeroMAC, vip)
+	if err != nil {
+		return err
+	}
+	if err := c.WriteTo(req, ethernet.Broadcast); err != nil {
+		return fmt.Errorf("gratuitous ARP request: %w", err)
+	}
+	rep, err := arp.NewPacket(arp.OperationReply, mac, vip, mac, vip)
+	if err != nil {
+		return err
+	}
+	if err := c.WriteTo(rep, ethernet.Broadcast); err != nil {
+		return fmt.Errorf("gratuitous ARP reply: %w", err)
+	}
+	return nil
+}
+
+func sendNA(c *ndp.Conn, mac net.HardwareAddr, vip netip.Addr) error {
+	na := &ndp.NeighborAdvertisement{
+		Override:      true,
+		TargetAddress: vip,
+		Options:       []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: mac}},
+	}
+	if err := c.WriteTo(na, nil, allNodes); err != nil {
+		return fmt.Errorf("unsolicited neighbor advertisement: %w", err)
+	}
+	return nil
+}
+
+// Probe sends one ARP probe (RFC 5227: sender IP 0.0.0.0, target IP = VIP)
+// and listens Config.ProbeWindow, or until ctx ends, for a host answering for
+// the VIP from another MAC than ours; it returns that MAC, or nil. A
+// gratuitous ARP for the VIP from another MAC seen in the window counts too.
+// For an IPv6 VIP it sends a Neighbor Solicitation for the VIP and waits for
+// an advertisement of it.
+func (m *Linux) Probe(ctx context.Context) (net.HardwareAddr, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ifi, err := m.ifi("probe")
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(m.cfg.ProbeWindow)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	vip := m.cfg.Addr.Addr()
+	if vip.Is4() {
+		c, err := m.dialARP(ifi)
+		if err != nil {
+			return nil, m.opErr("probe", err)
+		}
+		defer c.Close()
+		if err := c.SetReadDeadline(deadline); err != nil {
+			return nil, m.opErr("probe", err)
+		}
+		stop := context.AfterFunc(ctx, func() { _ = c.SetReadDeadline(pastInstant) })
+		defer stop()
+		p, err := arp.NewPacket(arp.OperationRequest, ifi.HardwareAddr, netip.IPv4Unspecified(), zeroMAC, vip)
+		if err != nil {
+			return nil, m.opErr("probe", err)
+		}
+		if err := c.WriteTo(p, ethernet.Broadcast); err != nil {
+			return nil, m.opErr("probe", capErr(err, capNetRaw))
+		}
+		mac, err := readARPClaim(c, ifi.HardwareAddr, vip)
+		return m.readResult("probe", ctx, mac, err)
+	}
+	c, err := m.dialNDP(ifi, ndp.LinkLocal)
+	if err != nil {
+		return nil, m.opErr("probe", err)
+	}
+	defer c.Close()
+	if err := c.SetReadDeadline(deadline); err != nil {
+		return nil, m.opErr("probe", err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.SetReadDeadline(pastInstant) })
+	defer stop()
+	snm, err := ndp.SolicitedNodeMulticast(vip)
+	if err != nil {
+		return nil, m.opErr("probe", err)
+	}
+	ns := &ndp.NeighborSolicitation{
+		TargetAddress: vip,
+		Options:       []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Source, Addr: ifi.HardwareAddr}},
+	}
+	if err := c.WriteTo(ns, nil, snm); err != nil {
+		return nil, m.opErr("probe", capErr(err, capNetRaw))
+	}
+	mac, err := readNAClaim(c, ifi.HardwareAddr, vip)
+	return m.readResult("probe", ctx, mac, err)
+}
+
+// readResult turns the end of a read loop into Probe's result: a deadline
+// is the normal end of the window.
+func (m *Linux) readResult(op string, ctx context.Context, mac net.HardwareAddr, err error) (net.HardwareAddr, error) {
+	switch {
+	case err == nil:
+		return mac, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, nil
+	default:
+		return nil, m.opErr(op, err)
+	}
+}
+
+// readARPClaim reads until an ARP packet whose sender IP is vip comes from
+// another MAC than ours.
+func readARPClaim(c *arp.Client, ours net.HardwareAddr, vip netip.Addr) (net.HardwareAddr, error) {
+	for {
+		p, _, err := c.Read()
+		if err != nil {
+			return nil, err
+		}
+		if p.SenderIP == vip && !bytes.Equal(p.SenderHardwareAddr, ours) {
+			return p.SenderHardwareAddr, nil
+		}
+	}
+}
+
+// readNAClaim reads until a neighbor advertisement for vip with another
+// target link-layer address than ours.
+func readNAClaim(c *ndp.Conn, ours net.HardwareAddr, vip netip.Addr) (net.HardwareAddr, error) {
+	for {
+		msg, _, _, err := c.ReadFrom()
+		if err != nil {
+			var nerr net.Error
+			if errors.As(err, &nerr) && nerr.Timeout() {
+				return nil, err
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return nil, err
+			}
+			continue // an unparsable message
+		}
+		na, ok := msg.(*ndp.NeighborAdvertisement)
+		if !ok || na.TargetAddress != vip {
+			continue
+		}
+		for _, o := range na.Options {
+			if lla, ok := o.(*ndp.LinkLayerAddress); ok && lla.Direction == ndp.Target && !bytes.Equal(lla.Addr, ours) {
+				return lla.Addr, nil
+			}
+		}
+	}
+}
+
+// Watch reports, until ctx ends, every ARP packet (reply, request or
+// gratuitous ARP) sent from another MAC with our VIP as sender IP, or for an
+// IPv6 VIP every neighbor advertisement of our VIP with another MAC: while
+// we own the address, that is a duplicate. dup runs on Watch's goroutine;
+// the same duplicate is reported once per packet it sends. Watch returns nil
+// when ctx ends.
+func (m *Linux) Watch(ctx context.Context, dup func(mac net.HardwareAddr)) error {
+	ifi, err := m.ifi("watch")
+	if err != nil {
+		return err
+	}
+	vip := m.cfg.Addr.Addr()
+	var read func() (net.HardwareAddr, error)
+	if vip.Is4() {
+		c, err := m.dialARP(ifi)
+		if err != nil {
+			return m.opErr("watch", err)
+		}
+		defer c.Close()
+		stop := context.AfterFunc(ctx, func() { _ = c.SetReadDeadline(pastInstant) })
+		defer stop()
+		read = func() (net.HardwareAddr, error) { return readARPClaim(c, ifi.HardwareAddr, vip) }
+	} else {
+		c, err := m.dialNDP(ifi, ndp.LinkLocal)
+		if err != nil {
+			return m.opErr("watch", err)
+		}
+		defer c.Close()
+		stop := context.AfterFunc(ctx, func() { _ = c.SetReadDeadline(pastInstant) })
+		defer stop()
+		read = func() (net.HardwareAddr, error) { return readNAClaim(c, ifi.HardwareAddr, vip) }
+	}
+	for {
+		mac, err := read()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return m.opErr("watch", err)
+		}
+		dup(mac)
+	}
+}
+
+// WatchCarrier calls fn with the carrier state of the interface (lower up
+// and administratively up), first the current state, then each change, until
+// ctx ends (it then returns nil). A deleted interface reports false.
+func (m *Linux) WatchCarrier(ctx context.Context, fn func(up bool)) error {
+	ch := make(chan netlink.LinkUpdate, 16)
+	done := make(chan struct{})
+	errc := make(chan error, 1)
+	opts := netlink.LinkSubscribeOptions{
+		ListExisting: true,
+		ErrorCallback: func(err error) {
+			select {
+			case errc <- err:
+			default:
+			}
+		},
+	}
+	if m.opts.hasNS {
+		ns := m.opts.ns
+		opts.Namespace = &ns
+	}
+	if err := netlink.LinkSubscribeWithOptions(ch, done, opts); err != nil {
+		return fmt.Errorf("vip: watch carrier on %s: %w", m.cfg.Interface, capErr(err, capNetAdmin))
+	}
+	defer func() {
+		close(done)
+		go func() {
+			for range ch { // let the subscription goroutine finish
+			}
+		}()
+	}()
+	known, last := false, false
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			return fmt.Errorf("vip: watch carrier on %s: %w", m.cfg.Interface, err)
+		case u, ok := <-ch:
+			if !ok {
+				return fmt.Errorf("vip: watch carrier on %s: subscription closed", m.cfg.Interface)
+			}
+			a := u.Attrs()
+			if a == nil || a.Name != m.cfg.Interface {
+				continue
+			}
+			up := u.Header.Type != unix.RTM_DELLINK &&
+				a.RawFlags&unix.IFF_UP != 0 && a.RawFlags&unix.IFF_LOWER_UP != 0
+			if known && up == last {
+				continue
+			}
+			known, last = true, up
+			fn(up)
+		}
+	}
+}
+
+// ifi builds the net.Interface of the service NIC from netlink, so that no
+// lookup depends on the calling thread's namespace.
+func (m *Linux) ifi(op string) (*net.Interface, error) {
+	l, err := m.link(op)
+	if err != nil {
+		return nil, err
+	}
+	a := l.Attrs()
+	if len(a.HardwareAddr) != 6 {
+		return nil, m.opErr(op, fmt.Errorf("interface has no Ethernet address (%q)", a.HardwareAddr))
+	}
+	return &net.Interface{
+		Index:        a.Index,
+		MTU:          a.MTU,
+		Name:         a.Name,
+		HardwareAddr: a.HardwareAddr,
+		Flags:        a.Flags,
+	}, nil
+}
+
+// dialARP opens an ARP client on ifi inside the manager's namespace.
+// arp.Dial fails until the interface has an IPv4 address.
+func (m *Linux) dialARP(ifi *net.Interface) (*arp.Client, error) {
+	var c *arp.Client
+	err := m.inNS(func() error {
+		var err error
+		c, err = arp.Dial(ifi)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open ARP socket: %w", capErr(err, capNetRaw))
+	}
+	return c, nil
+}
+
+// dialNDP opens an ICMPv6 socket for NDP on ifi inside the namespace.
+func (m *Linux) dialNDP(ifi *net.Interface, addr ndp.Addr) (*ndp.Conn, error) {
+	var c *ndp.Conn
+	err := m.inNS(func() error {
+		var err error
+		c, _, err = ndp.Listen(ifi, addr)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open NDP socket: %w", capErr(err, capNetRaw))
+	}
+	return c, nil
+}

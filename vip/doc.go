@@ -1,0 +1,73 @@
+// Package vip keeps one floating address (a VIP) on one interface: add it,
+// refresh it, announce it, probe for another owner, and remove exactly it.
+//
+// # Manager
+//
+// Manager is the small interface the daemon codes against. Linux implements
+// it with netlink (github.com/vishvananda/netlink) on a *netlink.Handle, ARP
+// (github.com/mdlayher/arp) for IPv4 and NDP (github.com/mdlayher/ndp) for
+// IPv6; package viptest has a recording fake. Linux also implements Cleaner
+// (start-up removal of a stale copy) and Watcher (duplicate-address alarm,
+// carrier changes). On other platforms NewLinux returns ErrUnsupported.
+//
+// # Guarantees
+//
+//   - Ensure is idempotent (RTM_NEWADDR with NLM_F_REPLACE) and restarts the
+//     kernel lifetime of the address. With Config.Lifetime > 0 the address
+//     carries valid_lft = preferred_lft = Lifetime, so an owner that dies or
+//     hangs loses it without anyone's help. The kernel checks IPv4
+//     lifetimes on whole-second ticks: measured in the lab, an unrefreshed
+//     address with Lifetime L is gone after at most L+1 s (L=2 s: 2.0–3.0 s,
+//     see docs/design.md). The owner must call Ensure every
+//     Config.EnsureEvery (Lifetime/4).
+//   - Release and Cleanup remove exactly our address: same IP, same prefix
+//     length and, if configured, the same label. They never touch another
+//     address; NewLinux refuses a VIP equal to one of the host's own
+//     addresses or whose prefix covers one. An absent address is not an
+//     error. Release also stops running Announce calls first, so no
+//     gratuitous ARP for the address leaves after Release returns.
+//   - Announce sends both gratuitous ARP forms (request and reply) per
+//     round, AnnounceCount rounds AnnounceInterval apart, the first at
+//     once; it refuses (ErrNotPresent) when the address is not on the
+//     interface. It blocks for (AnnounceCount-1)*AnnounceInterval: run it on
+//     its own goroutine if the caller's loop must not wait.
+//   - Probe sends an RFC 5227 ARP probe (sender IP 0.0.0.0) and returns the
+//     MAC of another host answering for the VIP within ProbeWindow, or nil.
+//
+// # Prefix length and secondary addresses
+//
+// A VIP is a /32 (/128) by default: an independent address with no subnet
+// route of its own, which the kernel never ties to the primary. A VIP with
+// the subnet's prefix (198.18.1.100/24 beside 198.18.1.1/24) is added as a
+// *secondary* of the primary address, and Linux deletes all secondaries
+// together with their primary unless net.ipv4.conf.<if>.promote_secondaries
+// is 1 — an operator removing or renumbering the host's address would take
+// the VIP down with it (and, if the VIP were added first and became the
+// primary, releasing it would take the host's own address down). When Ensure
+// sees that the VIP will be a secondary, it writes 1 to
+// /proc/sys/net/ipv4/conf/<if>/promote_secondaries in the manager's
+// namespace once. A prefix that covers the host's address with another
+// length (198.18.1.100/16 beside 198.18.1.1/24) is refused.
+//
+// IPv6 VIPs are added with IFA_F_NODAD (another host's copy is exactly what
+// DAD would find; ownership is decided by the quorum and Probe) and have no
+// labels.
+//
+// # Namespaces and privileges
+//
+// Netlink calls go through the given handle. Packet sockets, the link
+// subscription and /proc/sys writes are opened in the namespace given by
+// WithNetNS (on a locked thread that is then discarded), else in the
+// caller's. Adding and removing addresses needs CAP_NET_ADMIN, ARP and NDP
+// sockets need CAP_NET_RAW; permission errors name the missing capability.
+// Errors read "vip: <op> <vip> on <if>: …" and wrap the cause.
+//
+// # Concurrency
+//
+// Linux is safe for concurrent use. Ensure, Release and Cleanup are
+// serialised by a mutex; Present, Announce, Probe, Watch and WatchCarrier
+// use their own sockets and may run at the same time. The package has no
+// package-level mutable state and starts no goroutine that outlives a call,
+// except the short-lived drain of a link subscription after WatchCarrier
+// returns.
+package vip
