@@ -1,0 +1,144 @@
+package daemon
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestExampleConfigParses(t *testing.T) {
+	c, err := LoadConfig("../failover.toml.example")
+	if err != nil {
+		t.Fatalf("failover.toml.example: %v", err)
+	}
+	if c.Node != "n1" || len(c.Peers) != 1 || len(c.Paths) != 3 || len(c.Services) != 1 {
+		t.Fatalf("unexpected shape: %+v", c)
+	}
+	want := Timers{Interval: 20 * time.Millisecond, Deadtime: 100 * time.Millisecond, Startup: 300 * time.Millisecond}
+	if diff := cmp.Diff(want, c.Timers); diff != "" {
+		t.Errorf("timers (-want +got):\n%s", diff)
+	}
+	s := c.Services[0]
+	if s.VIP != netip.MustParsePrefix("198.18.1.100/32") || !s.Failback || s.Lifetime != 2*time.Second ||
+		s.AnnounceCount != 3 || s.AnnounceRefresh != 10*time.Second || s.ProbeWindow != 20*time.Millisecond {
+		t.Errorf("service defaults: %+v", s)
+	}
+	if p := c.Paths[2]; p.Kind != "serial" || p.Baud != 115200 || p.Device != "/dev/ttyS0" {
+		t.Errorf("serial path: %+v", p)
+	}
+	if p := c.Paths[0]; p.Port != DefaultPort || p.Name != "eth0" {
+		t.Errorf("udp path: %+v", p)
+	}
+	if c.ControlSocket != "/run/failover.sock" || c.LogFormat != "text" {
+		t.Errorf("globals: %+v", c)
+	}
+}
+
+// base is a minimal valid config; tests append to it or replace lines.
+const base = `cluster = "lab"
+node = "n1"
+insecure_no_auth = true
+
+[[peer]]
+name = "n2"
+
+[[path]]
+kind = "udp"
+interface = "eth0"
+unicast = ["198.18.1.2:7405"]
+
+[[service]]
+name = "web"
+vip = "198.18.1.100/24"
+interface = "eth0"
+priority = {n1 = 100, n2 = 50}
+`
+
+func TestConfigBase(t *testing.T) {
+	c, err := ParseConfig("f.toml", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Paths[0].Name != "eth0" || c.Services[0].VIP.Bits() != 24 {
+		t.Errorf("%+v", c)
+	}
+}
+
+func TestConfigProblems(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		old  string // replaced in base ("" = append new)
+		new  string
+		want []string
+	}{
+		{"unknown key", "", "\n[timers]\nintervall = \"10ms\"\n",
+			[]string{`f.toml:20: timers.intervall: unknown key (did you mean "interval"?)`}},
+		{"unknown key in array table", `kind = "udp"`, "kind = \"udp\"\nprot = 7405",
+			[]string{`f.toml:10: path.prot: unknown key (did you mean "port"?)`}},
+		{"bad duration", "", "\n[timers]\ndeadtime = \"100\"\n",
+			[]string{`f.toml:20: timers.deadtime: "100" is not a duration`}},
+		{"deadtime too short", "", "\n[timers]\ninterval = \"50ms\"\n",
+			[]string{`f.toml:19: timers.deadtime: 100ms must be more than 2 x interval (100ms)`}},
+		{"vip is a host address", `vip = "198.18.1.100/24"`, `vip = "198.18.1.2"`,
+			[]string{`f.toml:15: service[0].vip: 198.18.1.2 is a peer's host address (in path[0].unicast)`}},
+		{"unknown priority node", `{n1 = 100, n2 = 50}`, `{n1 = 100, n3 = 50}`,
+			[]string{`f.toml:17: service[0].priority.n3: "n3" is neither this node nor a [[peer]]`}},
+		{"service interface without path", `interface = "eth0"
+priority`, `interface = "eth1"
+priority`, []string{`f.toml:16: service[0].interface: "eth1" is not the interface of any UDP [[path]]`}},
+		{"peer on no path", `unicast = ["198.18.1.2:7405"]`, "unicast = [\"198.18.1.2:7405\"]\npeers = []",
+			[]string{`f.toml:6: peer[0].name: peer "n2" is on no path`}},
+		{"duplicate peer", "", "\n[[peer]]\nname = \"n2\"\n",
+			[]string{`f.toml:20: peer[1].name: peer "n2" listed twice`}},
+		{"bad kind", `kind = "udp"`, `kind = "tcp"`,
+			[]string{
+				`f.toml:9: path[0].kind: "tcp": want "udp" or "serial"`,
+				`f.toml:16: service[0].interface: "eth0" is not the interface of any UDP [[path]]`,
+			}},
+		{"serial without device", "", "\n[[path]]\nname = \"s0\"\nkind = \"serial\"\n",
+			[]string{`f.toml:19: path[1].device: missing`}},
+		{"no auth", "insecure_no_auth = true\n", "",
+			[]string{`f.toml: key_file: missing`}},
+		{"type error", `node = "n1"`, `node = 1`,
+			[]string{`f.toml:2: node: incompatible types`}},
+		{"syntax error", `node = "n1"`, `node = "n1`,
+			[]string{`f.toml:2: `}},
+		{"several at once", `vip = "198.18.1.100/24"`, "vip = \"nope\"\nlable = \"x\"\nfailback_delay = \"soon\"",
+			[]string{
+				`f.toml:16: service.lable: unknown key (did you mean "label"?)`,
+				`f.toml:15: service[0].vip: "nope" is not an IP address`,
+				`f.toml:17: service[0].failback_delay: "soon" is not a duration`,
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := base + tc.new
+			if tc.old != "" || tc.new == "" {
+				if !strings.Contains(base, tc.old) {
+					t.Fatalf("base lacks %q", tc.old)
+				}
+				text = strings.Replace(base, tc.old, tc.new, 1)
+			}
+			_, err := ParseConfig("f.toml", []byte(text))
+			if err == nil {
+				t.Fatalf("accepted:\n%s", text)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != len(tc.want) {
+				t.Errorf("got %d problems, want %d:\n%s", len(lines), len(tc.want), err)
+			}
+			for i, w := range tc.want {
+				if i < len(lines) && !strings.HasPrefix(lines[i], w) {
+					t.Errorf("problem %d:\n got %s\nwant %s...", i, lines[i], w)
+				}
+			}
+			var p *Problem
+			if !errors.As(err, &p) {
+				t.Errorf("error is not a *Problem: %T", err)
+			}
+		})
+	}
+}
