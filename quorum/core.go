@@ -94,6 +94,7 @@ type service struct {
 	healthBad  bool
 	healthWhy  string
 	carrierBad bool
+	clearWhy   string // why the last failure cause went away
 
 	probeOut      bool      // a Probe awaits its Probed
 	holdUntil     time.Time // indoubt: probe at or after this
@@ -165,9 +166,16 @@ func (c *Core) Step(ev Event) ([]Action, error) {
 		s := c.bySvc[e.Service]
 		s.healthBad = !e.OK
 		s.healthWhy = e.Reason
+		if e.OK {
+			s.clearWhy = "health: ok"
+			if e.Reason != "" {
+				s.clearWhy += ": " + e.Reason
+			}
+		}
 	case Command:
 		s := c.bySvc[e.Service]
 		s.opFail = e.Op == OpFail
+		s.clearWhy = "operator: recover"
 	case Probed:
 		c.probed(e)
 	case Shutdown:
@@ -355,7 +363,9 @@ func (c *Core) mismatch(p *peer) {
 func (c *Core) oneWay(p *peer) {
 	for _, l := range p.links {
 		up, known := p.hearsUs[l.lp.spec.Name]
-		ow := l.state != PathDown && known && !up
+		// Give the peer one deadtime to hear us before calling it one-way:
+		// its first frames were sent before ours reached it.
+		ow := l.state != PathDown && known && !up && c.now.Sub(l.upSince) >= l.lp.spec.Deadtime
 		if ow == l.oneWay {
 			continue
 		}
@@ -396,6 +406,7 @@ func (c *Core) link(e Link) {
 	for _, s := range c.svcs {
 		if s.spec.Path == e.Path {
 			s.carrierBad = !e.Up
+			s.clearWhy = "carrier back on " + e.Path
 		}
 	}
 	iso := true
@@ -434,6 +445,7 @@ func (c *Core) timers() {
 		if changed {
 			c.verdict(p)
 		}
+		c.oneWay(p)
 	}
 }
 
@@ -655,11 +667,7 @@ func (c *Core) step(s *service) {
 	switch s.state {
 	case StateFail:
 		if !c.failed(s) {
-			why := "operator: recover"
-			if s.healthWhy != "" || s.spec.Path != "" {
-				why = "healthy again"
-			}
-			c.setState(s, StateRecover, why)
+			c.setState(s, StateRecover, s.clearWhy)
 			c.emit(SendHeartbeat{})
 		}
 	case StateUp:
@@ -825,7 +833,9 @@ func (c *Core) control(p *peer, ctl Control) {
 				return
 			}
 		}
-		if ctl.Target == "" && c.best(s, p.name) != c.cfg.Self {
+		// Take only if we are the best by our own view, so two nodes that
+		// see each other can never both take: the target is a hint.
+		if c.best(s, p.name) != c.cfg.Self {
 			return
 		}
 		how := "hand-over"
