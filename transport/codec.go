@@ -54,13 +54,9 @@ var (
 func durMicros(d time.Duration) int64 { return int64(d / time.Microsecond) }
 func microsDur(v int64) time.Duration {
 	const lim = int64(1<<63-1) / int64(time.Microsecond)
-	switch {
-	case v > lim:
-		return time.Duration(1<<63 - 1)
-	case v < -lim:
-		return time.Duration(-1 << 63)
-	}
-	return time.Duration(v) * time.Microsecond
+	// Saturate at the largest whole number of µs, so that decoding and
+	// re-encoding is stable.
+	return time.Duration(max(-lim, min(v, lim))) * time.Microsecond
 }
 
 // MarshalBinary encodes f in wire format version 1 (without a tag; see

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -48,6 +49,17 @@ func FuzzOpen(f *testing.F) {
 	u, _ := insec.Seal(sampleFrame())
 	f.Add(u)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// Also open data under a valid tag, so the fuzzer reaches the body
+		// decoder through Open.
+		if len(data) >= headerLen {
+			k := s.ring.keys[s.ring.sendID]
+			h := k.get()
+			h.Write(data)
+			tagged := append(bytes.Clone(data), h.Sum(nil)[:TagLen]...)
+			if fr, err := s.Open(tagged); err == nil && (fr.Cluster != 7 || fr.KeyID != data[6]) {
+				t.Fatalf("opened cluster %d key %d from header %x", fr.Cluster, fr.KeyID, data[:headerLen])
+			}
+		}
 		for _, o := range []*Sealer{s, insec} {
 			fr, err := o.Open(data)
 			if err != nil {

@@ -1,0 +1,31 @@
+package serial
+
+import (
+	"bytes"
+	"testing"
+)
+
+func FuzzDeframe(f *testing.F) {
+	f.Add(AppendFrame(nil, []byte("hello")), []byte("x"))
+	f.Add(append([]byte{1, 2, 0, 3}, AppendFrame(nil, bytes.Repeat([]byte{0}, 300))...), []byte{0, 0})
+	f.Fuzz(func(t *testing.T, stream, payload []byte) {
+		d := NewDeframer(512)
+		d.Feed(stream, func(p []byte) {
+			if len(p) == 0 || len(p) > 512 {
+				t.Fatalf("emitted %d bytes", len(p))
+			}
+		})
+		if cap(d.buf) > maxEncoded(512)+64 {
+			t.Fatalf("buffer grew to %d", cap(d.buf))
+		}
+		// Whatever came before, a good frame after it is delivered.
+		if len(payload) == 0 || len(payload) > 512 {
+			return
+		}
+		var got [][]byte
+		d.Feed(AppendFrame(nil, payload), func(p []byte) { got = append(got, bytes.Clone(p)) })
+		if len(got) != 1 || !bytes.Equal(got[0], payload) {
+			t.Fatalf("good frame after %d bytes of input: got %d frames", len(stream), len(got))
+		}
+	})
+}

@@ -1,0 +1,219 @@
+package serial
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/failover-ha/failover/transport"
+	"github.com/google/go-cmp/cmp"
+	bugst "go.bug.st/serial"
+)
+
+// fakeLine is a device that can be unplugged and replugged. Its ports
+// deliver what the test feeds and record what the path writes.
+type fakeLine struct {
+	mu      sync.Mutex
+	present bool
+	opens   []time.Time
+	port    *fakePort
+	written []byte
+}
+
+func (l *fakeLine) open(name string, mode *bugst.Mode) (bugst.Port, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.opens = append(l.opens, time.Now())
+	if !l.present {
+		return nil, errors.New("no such file or directory")
+	}
+	l.port = &fakePort{line: l, in: make(chan []byte, 16), gone: make(chan struct{})}
+	return l.port, nil
+}
+
+func (l *fakeLine) feed(b []byte) { l.mu.Lock(); p := l.port; l.mu.Unlock(); p.in <- b }
+
+func (l *fakeLine) unplug() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.present = false
+	l.port.hangup()
+}
+
+func (l *fakeLine) plug() { l.mu.Lock(); l.present = true; l.mu.Unlock() }
+
+type fakePort struct {
+	bugst.Port // unimplemented methods panic
+	line       *fakeLine
+	in         chan []byte
+	gone       chan struct{}
+	once       sync.Once
+	resets     int
+}
+
+func (p *fakePort) hangup() { p.once.Do(func() { close(p.gone) }) }
+
+func (p *fakePort) Read(b []byte) (int, error) {
+	select {
+	case d := <-p.in:
+		return copy(b, d), nil
+	case <-p.gone:
+		return 0, errors.New("port has been closed")
+	}
+}
+
+func (p *fakePort) Write(b []byte) (int, error) {
+	select {
+	case <-p.gone:
+		return 0, errors.New("input/output error")
+	default:
+	}
+	p.line.mu.Lock()
+	p.line.written = append(p.line.written, b...)
+	p.line.mu.Unlock()
+	return len(b), nil
+}
+
+func (p *fakePort) ResetInputBuffer() error { p.resets++; return nil }
+func (p *fakePort) Close() error            { p.hangup(); return nil }
+
+type events struct {
+	mu sync.Mutex
+	ev []string
+}
+
+func (e *events) add(ev transport.LinkEvent) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := "down"
+	if ev.Up {
+		s = "up"
+	}
+	e.ev = append(e.ev, s+" "+strings.SplitN(ev.Reason, ":", 2)[0])
+}
+
+func (e *events) get() []string { e.mu.Lock(); defer e.mu.Unlock(); return append([]string(nil), e.ev...) }
+
+func TestPathHangupAndReopen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		line := &fakeLine{present: true}
+		var ev events
+		p, err := New(Config{Name: "serial0", Port: "/dev/fake"}, WithOpener(line.open), WithLinkEvents(ev.add))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		if line.port.resets != 1 {
+			t.Errorf("ResetInputBuffer called %d times after open, want 1", line.port.resets)
+		}
+		// a frame split over two reads, behind some garbage
+		enc := AppendFrame([]byte{9, 9, 9}, []byte("hello"))
+		line.feed(enc[:5])
+		line.feed(enc[5:])
+		pk, err := p.Recv()
+		if err != nil || string(pk.Data) != "hello" || pk.Path != "serial0" {
+			t.Fatalf("Recv = %+v, %v", pk, err)
+		}
+		if err := p.Send([]byte("out")); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(line.written), string(AppendFrame(nil, []byte("out"))); got != want {
+			t.Errorf("written %q, want %q", got, want)
+		}
+
+		start := time.Now()
+		line.unplug()
+		synctest.Wait()
+		if err := p.Send([]byte("x")); !errors.Is(err, transport.ErrDown) {
+			t.Errorf("Send while down: %v, want ErrDown", err)
+		}
+		time.Sleep(5 * time.Second) // fake time: backoff 50ms, 100, 200, ... 2s
+		line.plug()
+		time.Sleep(time.Second)
+		synctest.Wait()
+
+		if diff := cmp.Diff([]string{"up port opened", "down port closed", "up port reopened"}, ev.get()); diff != "" {
+			t.Errorf("events (-want +got):\n%s", diff)
+		}
+		var gaps []time.Duration
+		for _, o := range line.opens[1:] {
+			gaps = append(gaps, o.Sub(start))
+			start = o
+		}
+		want := []time.Duration{50, 100, 200, 400, 800, 1600, 2000}
+		for i := range want {
+			want[i] *= time.Millisecond
+		}
+		if diff := cmp.Diff(want, gaps); diff != "" {
+			t.Errorf("reopen backoff (-want +got):\n%s", diff)
+		}
+		line.feed(AppendFrame(nil, []byte("again")))
+		if pk, err := p.Recv(); err != nil || string(pk.Data) != "again" {
+			t.Fatalf("Recv after reopen = %+v, %v", pk, err)
+		}
+		c := p.Counters().Snapshot()
+		if c.FramesRecv != 2 || c.FramesSent != 1 || c.Malformed != 1 || c.SendErrors != 1 {
+			t.Errorf("counters %+v", c)
+		}
+	})
+}
+
+func TestPathCloseUnblocksRecv(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		line := &fakeLine{present: true}
+		p, err := New(Config{Name: "serial0", Port: "/dev/fake"}, WithOpener(line.open))
+		if err != nil {
+			t.Fatal(err)
+		}
+		errc := make(chan error)
+		go func() { _, err := p.Recv(); errc <- err }()
+		synctest.Wait()
+		p.Close()
+		if err := <-errc; !errors.Is(err, transport.ErrClosed) {
+			t.Errorf("Recv after Close: %v", err)
+		}
+		if err := p.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+		if err := p.Send([]byte("x")); !errors.Is(err, transport.ErrClosed) {
+			t.Errorf("Send after Close: %v", err)
+		}
+	})
+}
+
+func TestPathCloseWhileReopening(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		line := &fakeLine{present: true}
+		p, err := New(Config{Name: "serial0", Port: "/dev/fake"}, WithOpener(line.open))
+		if err != nil {
+			t.Fatal(err)
+		}
+		line.unplug()
+		time.Sleep(time.Second)
+		p.Close() // returns only once the reader goroutine is gone
+	})
+}
+
+func TestNewErrors(t *testing.T) {
+	dir := t.TempDir()
+	notTTY := filepath.Join(dir, "file")
+	os.WriteFile(notTTY, nil, 0o600)
+	for _, tt := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Name: "serial0", Port: filepath.Join(dir, "ttyS9")}, "serial path serial0: open " + dir + "/ttyS9: no such file"},
+		{Config{Name: "serial0", Port: notTTY}, "serial path serial0: open " + notTTY},
+		{Config{Port: "x", Baud: -1}, "name is empty"},
+	} {
+		_, err := New(tt.cfg)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("New(%+v) = %v, want it to contain %q", tt.cfg, err, tt.want)
+		}
+	}
+}
