@@ -38,6 +38,8 @@ type Core struct {
 	ref      uint64 // last Ref used on a Control we sent
 	shutdown bool
 	isolated bool
+	// listenUntil: no claims before this (startup, carrier just back).
+	listenUntil time.Time
 
 	paths  map[string]*localPath
 	peers  []*peer // config order
@@ -119,6 +121,7 @@ func New(cfg Config, now time.Time) (*Core, error) {
 		byPeer: map[string]*peer{},
 		bySvc:  map[string]*service{},
 	}
+	c.listenUntil = now.Add(cfg.Startup)
 	for _, p := range cfg.Paths {
 		c.paths[p.Name] = &localPath{spec: p, carrier: true}
 	}
@@ -395,7 +398,13 @@ func (c *Core) link(e Link) {
 		return
 	}
 	lp.carrier = e.Up
-	if !e.Up {
+	if e.Up {
+		// The peers we could not hear on this path may be there: hear them
+		// before we claim anything they might hold.
+		if t := c.now.Add(lp.spec.Deadtime); t.After(c.listenUntil) {
+			c.listenUntil = t
+		}
+	} else {
 		for _, p := range c.peers {
 			if l := p.byPath[e.Path]; l != nil {
 				c.setPath(p, l, PathDown, "carrier lost on "+e.Path)
@@ -646,7 +655,9 @@ func (c *Core) evaluate(s *service) {
 	}
 }
 
-func (c *Core) starting() bool { return c.now.Before(c.start.Add(c.cfg.Startup)) }
+// starting reports whether we are still listening before any claim: after
+// start, and for one deadtime after carrier returns on one of our paths.
+func (c *Core) starting() bool { return c.now.Before(c.listenUntil) }
 
 func (c *Core) step(s *service) {
 	name := s.spec.Name
@@ -924,7 +935,7 @@ func (c *Core) NextDeadline() time.Time {
 			}
 		}
 	}
-	at(c.start.Add(c.cfg.Startup))
+	at(c.listenUntil)
 	for _, s := range c.svcs {
 		switch s.state {
 		case StateIndoubt:

@@ -196,7 +196,13 @@ func actionString(a Action) string {
 	case PathChanged:
 		return fmt.Sprintf("PathChanged %s %s %v->%v: %s", a.Peer, a.Path, a.From, a.To, a.Reason)
 	case Alarm:
-		return fmt.Sprintf("Alarm %s %s: %s", a.Service, a.Peer, a.Text)
+		text := "Alarm"
+		for _, w := range []string{a.Service, a.Peer} {
+			if w != "" {
+				text += " " + w
+			}
+		}
+		return text + ": " + a.Text
 	}
 	return fmt.Sprintf("%T", a)
 }
