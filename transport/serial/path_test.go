@@ -97,7 +97,11 @@ func (e *events) add(ev transport.LinkEvent) {
 	e.ev = append(e.ev, s+" "+strings.SplitN(ev.Reason, ":", 2)[0])
 }
 
-func (e *events) get() []string { e.mu.Lock(); defer e.mu.Unlock(); return append([]string(nil), e.ev...) }
+func (e *events) get() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.ev...)
+}
 
 func TestPathHangupAndReopen(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
