@@ -1,0 +1,360 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/failover-ha/failover/internal/cli/rig"
+)
+
+// DefaultLabSocket is where "failover lab up" serves the lab's control API.
+const DefaultLabSocket = "/run/failover-lab.sock"
+
+// DefaultLabSocketDir holds the lab daemons' control sockets (<host>.sock).
+const DefaultLabSocketDir = "/run/failover-lab"
+
+func labCmd() *command {
+	return &command{
+		name:  "lab",
+		args:  "up|status|crash|thaw|cut|plug|heal|down|demo|bench ...",
+		short: "a virtual cluster on this machine: up, status, crash, cut, heal, down, demo",
+		long: `Runs a virtual cluster on this Linux machine (needs root: network
+namespaces): hosts h1..hN, each with eth0 (198.18.1.N) and eth1 (198.18.2.N),
+a null-modem serial cable between neighbours, a real failoverd in each host,
+and a client (198.18.1.250) that probes the VIP 198.18.1.100 every 10 ms and
+sees which host answers.
+
+  lab up [--hosts 2] [--serial=true]   run the cluster in the foreground
+  lab status                           hosts, daemons, faults, VIP holders
+  lab crash HOST                       power pull: freeze HOST (all paths silent)
+  lab thaw HOST                        power back
+  lab cut HOST eth0|eth1|serial        pull one cable of HOST
+  lab plug HOST eth0|eth1|serial       plug it back
+  lab heal                             undo every fault
+  lab down                             stop "lab up" and remove everything
+  lab demo                             a narrated drill; exits 0 only if every step held
+  lab bench [-n 20]                    measure outages and idle CPU/RSS
+
+While "lab up" runs, each host's daemon answers on
+/run/failover-lab/HOST.sock, so "failover --socket
+/run/failover-lab/h1.sock status" shows h1's view.`,
+		examples: []string{
+			"sudo failover lab demo",
+			"sudo failover lab up            # terminal 1",
+			"sudo failover lab crash h1      # terminal 2",
+			"sudo failover --socket /run/failover-lab/h2.sock status",
+			"sudo failover lab heal && sudo failover lab down",
+		},
+		run: runLab,
+	}
+}
+
+// labSub is one "failover lab" subcommand.
+type labSub struct {
+	name, args, short string
+	examples          []string
+	hidden            bool
+	run               func(ctx context.Context, r *runner, c *command, args []string) error
+}
+
+func labSubs() []labSub {
+	return []labSub{
+		{name: "up", short: "run the virtual cluster in the foreground until Ctrl-C or \"lab down\"",
+			examples: []string{"sudo failover lab up", "sudo failover lab up --hosts 3 --serial=false"}, run: labUp},
+		{name: "status", short: "show hosts, daemons, faults and where each VIP is",
+			examples: []string{"sudo failover lab status", "sudo failover lab status --json"}, run: labStatus},
+		{name: "crash", args: "HOST", short: "power pull: freeze HOST's processes and silence all its paths",
+			examples: []string{"sudo failover lab crash h1"}, run: labOp("crash", 1)},
+		{name: "thaw", args: "HOST", short: "power back for HOST after a crash",
+			examples: []string{"sudo failover lab thaw h1"}, run: labOp("thaw", 1)},
+		{name: "cut", args: "HOST eth0|eth1|serial", short: "pull one cable of HOST (serial: every cable of HOST)",
+			examples: []string{"sudo failover lab cut h1 eth0", "sudo failover lab cut h2 serial"}, run: labOp("cut", 2)},
+		{name: "plug", args: "HOST eth0|eth1|serial", short: "plug a cable of HOST back",
+			examples: []string{"sudo failover lab plug h1 eth0"}, run: labOp("plug", 2)},
+		{name: "heal", short: "undo every fault (cables, freezes)",
+			examples: []string{"sudo failover lab heal"}, run: labOp("heal", 0)},
+		{name: "down", short: "stop the running \"lab up\" and remove the rack",
+			examples: []string{"sudo failover lab down"}, run: labOp("down", 0)},
+		{name: "demo", short: "narrated drill: power-pull the master, measure takeover and reclaim",
+			examples: []string{"sudo failover lab demo", "go build -o /tmp/fo ./cmd/... && sudo /tmp/fo/failover lab demo"}, run: labDemo},
+		{name: "bench", short: "measure client-observed outages (median of -n runs) and idle CPU/RSS",
+			examples: []string{"sudo failover lab bench", "sudo failover lab bench -n 20 --out docs/benchmarks.md"}, run: labBench},
+		{name: "responder", hidden: true, short: "UDP echo answering with the host name (runs inside lab hosts)", run: labResponder},
+	}
+}
+
+func runLab(ctx context.Context, r *runner, args []string) error {
+	c := r.find("lab")
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		w := r.env.Stdout
+		if len(args) == 0 {
+			w = r.env.Stderr
+		}
+		r.cmdUsage(w, c, r.flags(c))
+		if len(args) == 0 {
+			return silentExit(ExitUsage)
+		}
+		return nil
+	}
+	for _, s := range labSubs() {
+		if s.name == args[0] {
+			sc := &command{name: "lab " + s.name, args: s.args, short: s.short, long: s.short + ".", examples: s.examples}
+			if s.name == "up" || s.name == "demo" || s.name == "bench" {
+				sc.long = labLong[s.name]
+			}
+			return s.run(ctx, r, sc, args[1:])
+		}
+	}
+	r.cmdUsage(r.env.Stderr, c, r.flags(c))
+	return usageErrorf("failover lab: unknown subcommand %q", args[0])
+}
+
+var labLong = map[string]string{
+	"up": `Builds the rack (hosts with eth0, eth1 and serial cables, and a client),
+writes a config per host and a cluster key into a temporary directory,
+starts a real failoverd in each host and a responder (UDP echo on port 7777
+answering with the host's name), and probes the VIP from the client every
+10 ms. It prints every change of the VIP's holder as the client sees it, with
+the outage in milliseconds. It serves the lab's control socket so that "lab
+status", "lab crash", "lab cut", "lab heal" and "lab down" work from another
+terminal. Ctrl-C or "lab down" removes everything.
+
+failoverd is taken from beside this executable, or from --failoverd, or
+built with "go build" into the temporary directory.`,
+	"demo": `Runs the original's power-pull drill on a fresh two-host rack, narrating
+each step: start and wait for the VIP on h1; status of both hosts; power-pull
+h1 and measure the takeover outage as the client sees it; status; power back
+and measure the reclaim; status. Each step prints PASS or FAIL; every wait is
+bounded. Exits 0 only if every step held.`,
+	"bench": `Measures, on a fresh two-host rack, the outage the client sees for a power
+pull (takeover), a planned hand-over ("failover fail") and a reclaim, -n times
+each, and prints the median, min and max; then the idle CPU and RSS of
+failoverd over --idle. With --out FILE it writes the results as Markdown.`,
+}
+
+// labFlags makes the flag set of a lab subcommand: --lab-socket and --json.
+func (r *runner) labFlags(c *command) (*flag.FlagSet, *string) {
+	fs := r.flags(c)
+	sock := fs.String("lab-socket", DefaultLabSocket, "the lab's control `socket`")
+	fs.BoolVar(&r.json, "json", r.json, "print JSON")
+	return fs, sock
+}
+
+// labClient talks to a running "lab up".
+type labClient struct {
+	sock string
+	hc   *http.Client
+}
+
+// errLabNotRunning is returned when no "lab up" answers.
+var errLabNotRunning = errors.New("no lab is running")
+
+func newLabClient(sock string) *labClient {
+	return &labClient{sock: sock, hc: &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		}},
+	}}
+}
+
+func (lc *labClient) do(ctx context.Context, method, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://lab"+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := lc.hc.Do(req)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" && (errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED)) {
+			return fmt.Errorf("%w: cannot reach %s (start one with \"sudo failover lab up\")", errLabNotRunning, lc.sock)
+		}
+		return fmt.Errorf("failover lab: %s: %w", lc.sock, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 != 2 {
+		var eb struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(b, &eb) == nil && eb.Error != "" {
+			return errors.New("failover lab: " + eb.Error)
+		}
+		return fmt.Errorf("failover lab: %s", strings.TrimSpace(string(b)))
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+// LabStatus is the answer of the lab's GET /v1/lab.
+type LabStatus struct {
+	Dir      string           `json:"dir"`
+	KeyFile  string           `json:"key_file"`
+	Hosts    []LabHost        `json:"hosts"`
+	Services []LabService     `json:"services"`
+	Faults   []string         `json:"faults"`
+	Uptime   string           `json:"uptime"`
+	Notes    []string         `json:"notes,omitempty"`
+	Outages  []LabOutageEvent `json:"outages,omitempty"`
+}
+
+// LabHost is one host of the lab.
+type LabHost struct {
+	Name    string            `json:"name"`
+	Eth0    string            `json:"eth0"`
+	Eth1    string            `json:"eth1"`
+	Serial  []string          `json:"serial,omitempty"`
+	Socket  string            `json:"socket"`
+	Config  string            `json:"config"`
+	Log     string            `json:"log"`
+	PID     int               `json:"pid"`
+	Daemon  string            `json:"daemon"` // running | exited: ... | not answering
+	Frozen  bool              `json:"frozen"`
+	States  map[string]string `json:"states,omitempty"` // service -> state on this host
+	Holding []string          `json:"holding,omitempty"`
+}
+
+// LabService is one service and where it is.
+type LabService struct {
+	Name       string   `json:"name"`
+	VIP        string   `json:"vip"`
+	Holders    []string `json:"holders"` // hosts with the VIP on eth0 (netlink)
+	AnsweredBy string   `json:"answered_by"`
+	LastAnswer string   `json:"last_answer"` // age of the last answer the client got
+	Duplicates int      `json:"duplicates"`  // probes answered by two hosts
+}
+
+// LabOutageEvent is a change of the answering host seen by the client.
+type LabOutageEvent struct {
+	At      time.Time `json:"at"`
+	Service string    `json:"service"`
+	From    string    `json:"from"`
+	To      string    `json:"to"`
+	Outage  string    `json:"outage"`
+}
+
+func labStatus(ctx context.Context, r *runner, c *command, args []string) error {
+	fs, sock := r.labFlags(c)
+	if _, err := r.parseN(c, fs, args, 0, 0); err != nil {
+		return err
+	}
+	var st LabStatus
+	if err := newLabClient(*sock).do(ctx, http.MethodGet, "/v1/lab", &st); err != nil {
+		return err
+	}
+	if r.json {
+		return r.printJSON(st)
+	}
+	w := r.env.Stdout
+	fmt.Fprintf(w, "lab up %s, files in %s\n\n", st.Uptime, st.Dir)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tETH0\tETH1\tSERIAL\tFAILOVERD\tSTATES\tSOCKET")
+	for _, h := range st.Hosts {
+		var states []string
+		for _, s := range st.Services {
+			if v, ok := h.States[s.Name]; ok {
+				states = append(states, s.Name+"="+v)
+			}
+		}
+		d := h.Daemon
+		if h.PID != 0 {
+			d = fmt.Sprintf("%s (pid %d)", d, h.PID)
+		}
+		if h.Frozen {
+			d = "FROZEN " + d
+		}
+		serial := strings.Join(h.Serial, ",")
+		if serial == "" {
+			serial = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Name, h.Eth0, h.Eth1, serial, d, orDash(strings.Join(states, " ")), h.Socket)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tVIP\tHELD BY (netlink)\tCLIENT ANSWERED BY\tLAST ANSWER")
+	for _, s := range st.Services {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.VIP, orDash(strings.Join(s.Holders, ",")), orDash(s.AnsweredBy), s.LastAnswer)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	if len(st.Faults) == 0 {
+		fmt.Fprintln(w, "faults: none")
+	} else {
+		fmt.Fprintf(w, "faults: %s\n", strings.Join(st.Faults, "; "))
+	}
+	if n := len(st.Outages); n > 0 {
+		fmt.Fprintln(w, "client saw (newest last):")
+		for _, o := range st.Outages[max(0, n-5):] {
+			fmt.Fprintf(w, "  %s %s: %s -> %s after %s without answer\n", o.At.Local().Format("15:04:05.000"), o.Service, orDash(o.From), o.To, o.Outage)
+		}
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func labOp(op string, nargs int) func(ctx context.Context, r *runner, c *command, args []string) error {
+	return func(ctx context.Context, r *runner, c *command, args []string) error {
+		fs, sock := r.labFlags(c)
+		pos, err := r.parseN(c, fs, args, nargs, nargs)
+		if err != nil {
+			return err
+		}
+		path := "/v1/lab/" + op
+		for _, p := range pos {
+			path += "/" + p
+		}
+		var res struct {
+			Done string `json:"done"`
+		}
+		if err := newLabClient(*sock).do(ctx, http.MethodPost, path, &res); err != nil {
+			return err
+		}
+		if r.json {
+			return r.printJSON(res)
+		}
+		fmt.Fprintln(r.env.Stdout, res.Done)
+		return nil
+	}
+}
+
+func labResponder(ctx context.Context, r *runner, c *command, args []string) error {
+	fs := r.flags(c)
+	name := fs.String("name", "", "host `name` to answer with")
+	port := fs.Int("port", rig.ProbePort, "UDP `port`")
+	if _, err := r.parseN(c, fs, args, 0, 0); err != nil {
+		return err
+	}
+	if *name == "" {
+		*name, _ = os.Hostname()
+	}
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{Port: *port})
+	if err != nil {
+		return fmt.Errorf("failover lab responder: %w", err)
+	}
+	go func() {
+		<-ctx.Done()
+		conn.Close()
+	}()
+	return rig.Respond(conn, *name)
+}

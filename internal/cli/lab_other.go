@@ -1,0 +1,14 @@
+//go:build !linux
+
+package cli
+
+import (
+	"context"
+	"errors"
+)
+
+var errLabLinux = errors.New("failover lab runs on Linux only (network namespaces)")
+
+func labUp(ctx context.Context, r *runner, c *command, args []string) error    { return errLabLinux }
+func labDemo(ctx context.Context, r *runner, c *command, args []string) error  { return errLabLinux }
+func labBench(ctx context.Context, r *runner, c *command, args []string) error { return errLabLinux }

@@ -1,0 +1,13 @@
+// Package rig runs a virtual failover cluster on one Linux machine: a rack
+// from internal/lab, a real failoverd in every host with a generated config
+// and key, a UDP echo responder in every host and a prober in the client
+// namespace that sends to the VIP every 10 ms and records which host
+// answered. The failover lab commands, the demo and the end-to-end tests are
+// built on it.
+//
+// A Rig is safe for concurrent use. Close stops every process it started
+// and removes the rack and its files; it is idempotent.
+//
+// Probe and Prober are portable (they only need a UDP socket); everything
+// that builds a rack is Linux only.
+package rig

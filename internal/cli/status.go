@@ -1,0 +1,258 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/failover-ha/failover/daemon/client"
+)
+
+func statusCmd() *command {
+	return &command{
+		name:   "status",
+		short:  "show peers, paths, services and mismatches (the original's failstat)",
+		common: true,
+		long: `Prints one daemon's view of the cluster: each peer with its verdict and
+every path to it (up, suspect or down, last heard, round trip, loss), each
+service with its state here and its owner, this host's own paths, config or
+timing mismatches with the peers, and recent alarms.
+
+A peer is "degraded" when some path to it is down but at least one is up; it
+is "dead" only when every path is silent.`,
+		examples: []string{
+			"failover status",
+			"failover status --json | jq '.services[] | {name, state, owner}'",
+			"failover --host 198.18.1.1:7946 --key-file /etc/failover/key status",
+		},
+		run: func(ctx context.Context, r *runner, args []string) error {
+			c := r.find("status")
+			fs := r.flags(c)
+			if _, err := r.parseN(c, fs, args, 0, 0); err != nil {
+				return err
+			}
+			cl, err := r.dial()
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			st, err := cl.Status(ctx)
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(st)
+			}
+			_, err = io.WriteString(r.env.Stdout, RenderStatus(st))
+			return err
+		},
+	}
+}
+
+// RenderStatus formats a daemon's status as plain tables.
+func RenderStatus(st *client.Status) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "node %s", st.Node)
+	if st.Cluster != "" {
+		fmt.Fprintf(&b, "  cluster %s", st.Cluster)
+	}
+	fmt.Fprintf(&b, "  up %s  interval %s  deadtime %s  log %s\n",
+		roundDur(time.Duration(st.Uptime)), time.Duration(st.Interval), time.Duration(st.Deadtime), st.LogLevel)
+	if st.Insecure {
+		b.WriteString("WARNING: insecure_no_auth is set: heartbeats are not authenticated\n")
+	}
+
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PEER\tVERDICT\tPATH\tSTATE\tLAST HEARD\tRTT\tLOSS")
+	if len(st.Peers) == 0 {
+		fmt.Fprintln(tw, "(none)\t\t\t\t\t\t")
+	}
+	for _, p := range st.Peers {
+		verdict := p.State
+		if len(p.Paths) == 0 {
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\n", p.Name, verdict)
+		}
+		for i, pp := range p.Paths {
+			name, v := p.Name, verdict
+			if i > 0 {
+				name, v = "", ""
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f%%\n", name, v, pp.Path, pp.State,
+				heard(pp.LastHeard, time.Duration(pp.Age)), rtt(time.Duration(pp.RTT)), pp.Loss)
+		}
+	}
+	tw.Flush()
+	for _, p := range st.Peers {
+		if p.Reason != "" && p.State != "alive" {
+			fmt.Fprintf(&b, "  %s %s: %s\n", p.Name, p.State, p.Reason)
+		}
+	}
+
+	b.WriteString("\n")
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tSTATE\tOWNER\tVIP\tINTERFACE\tHERE\tPEERS\tSINCE")
+	if len(st.Services) == 0 {
+		fmt.Fprintln(tw, "(none)\t\t\t\t\t\t\t")
+	}
+	for _, s := range st.Services {
+		owner := s.Owner
+		if owner == "" {
+			owner = "-"
+		}
+		here := "no"
+		if s.Present {
+			here = "yes"
+		}
+		var remote []string
+		for _, rs := range s.Remote {
+			remote = append(remote, rs.Node+"="+rs.State)
+		}
+		rem := strings.Join(remote, ",")
+		if rem == "" {
+			rem = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.State, owner, s.VIP, s.Interface, here, rem, ago(s.Since, st.Now))
+	}
+	tw.Flush()
+	for _, s := range st.Services {
+		if s.Reason != "" {
+			fmt.Fprintf(&b, "  %s %s: %s\n", s.Name, s.State, s.Reason)
+		}
+	}
+
+	if len(st.Paths) > 0 {
+		b.WriteString("\n")
+		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "OWN PATH\tKIND\tON\tCARRIER\tSENT\tRECEIVED\tERRORS")
+		for _, p := range st.Paths {
+			on := p.Interface
+			if on == "" {
+				on = p.Device
+			}
+			carrier := "up"
+			switch {
+			case !p.Open:
+				carrier = "not open"
+			case !p.Carrier:
+				carrier = "down"
+			}
+			errs := p.SendErr + p.BadAuth + p.Replayed + p.Foreign
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\n", p.Name, p.Kind, on, carrier, p.Sent, p.Received, errs)
+		}
+		tw.Flush()
+		for _, p := range st.Paths {
+			if p.Error != "" {
+				fmt.Fprintf(&b, "  %s: %s\n", p.Name, p.Error)
+			}
+		}
+	}
+
+	b.WriteString("\n")
+	if len(st.Mismatch) == 0 {
+		b.WriteString("mismatches: none\n")
+	} else {
+		b.WriteString("MISMATCHES (fix these: equal intervals and service definitions on every host):\n")
+		for _, m := range st.Mismatch {
+			fmt.Fprintf(&b, "  %s\n", m)
+		}
+	}
+	if len(st.Alarms) > 0 {
+		b.WriteString("alarms (newest last):\n")
+		alarms := st.Alarms
+		if len(alarms) > 5 {
+			alarms = alarms[len(alarms)-5:]
+		}
+		for _, a := range alarms {
+			who := strings.TrimSpace(a.Service + " " + a.Peer)
+			if who != "" {
+				who += ": "
+			}
+			fmt.Fprintf(&b, "  %s %s%s\n", a.At.Local().Format("15:04:05"), who, a.Text)
+		}
+	}
+	return b.String()
+}
+
+func heard(at time.Time, age time.Duration) string {
+	if at.IsZero() {
+		return "never"
+	}
+	return roundDur(age) + " ago"
+}
+
+func ago(t, now time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return roundDur(now.Sub(t)) + " ago"
+}
+
+func rtt(d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	return roundDur(d)
+}
+
+// roundDur prints d with a precision that suits its size.
+func roundDur(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond).String()
+	case d < time.Second:
+		return d.Round(100 * time.Microsecond).String()
+	case d < time.Minute:
+		return d.Round(10 * time.Millisecond).String()
+	default:
+		return d.Round(time.Second).String()
+	}
+}
+
+// summary is the one-line digest of a status used by watch's change log and
+// the lab: "web=up(h1)".
+func summary(st *client.Status) map[string]string {
+	m := map[string]string{}
+	for _, p := range st.Peers {
+		m["peer "+p.Name] = p.State
+		for _, pp := range p.Paths {
+			m["path "+p.Name+"/"+pp.Path] = pp.State
+		}
+	}
+	for _, s := range st.Services {
+		owner := s.Owner
+		if owner == "" {
+			owner = "nobody"
+		}
+		m["service "+s.Name] = s.State + " (owner " + owner + ")"
+	}
+	return m
+}
+
+// changes lists what differs between two summaries, sorted.
+func changes(old, cur map[string]string) []string {
+	var out []string
+	for k, v := range cur {
+		if o, ok := old[k]; !ok {
+			out = append(out, fmt.Sprintf("%s: %s", k, v))
+		} else if o != v {
+			out = append(out, fmt.Sprintf("%s: %s -> %s", k, o, v))
+		}
+	}
+	for k := range old {
+		if _, ok := cur[k]; !ok {
+			out = append(out, fmt.Sprintf("%s: gone", k))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
