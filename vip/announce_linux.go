@@ -10,12 +10,15 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/ndp"
+	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -57,12 +60,18 @@ func (m *Linux) Announce(ctx context.Context) error {
 	var send func() error
 	var closer func() error
 	if m.cfg.Addr.Addr().Is4() {
-		c, err := m.dialARP(ifi)
+		c, err := m.arpSender(ifi)
 		if err != nil {
 			return m.opErr("announce", err)
 		}
-		closer = c.Close
-		send = func() error { return sendGARP(c, ifi.HardwareAddr, m.cfg.Addr.Addr()) }
+		closer = func() error { return nil }
+		send = func() error {
+			err := sendGARP(c, ifi.HardwareAddr, m.cfg.Addr.Addr())
+			if err != nil {
+				m.dropSender(c)
+			}
+			return err
+		}
 	} else {
 		c, err := m.dialNDP(ifi, ndp.Addr(m.cfg.Addr.Addr().String()))
 		if err != nil {
@@ -168,7 +177,7 @@ func (m *Linux) Probe(ctx context.Context) (net.HardwareAddr, error) {
 		mac, err := readARPClaim(c, ifi.HardwareAddr, vip)
 		return m.readResult("probe", ctx, mac, err)
 	}
-	c, err := m.dialNDP(ifi, ndp.LinkLocal)
+	c, err := m.dialNDP(ifi, ndp.Unspecified)
 	if err != nil {
 		return nil, m.opErr("probe", err)
 	}
@@ -272,7 +281,7 @@ func (m *Linux) Watch(ctx context.Context, dup func(mac net.HardwareAddr)) error
 		defer stop()
 		read = func() (net.HardwareAddr, error) { return readARPClaim(c, ifi.HardwareAddr, vip) }
 	} else {
-		c, err := m.dialNDP(ifi, ndp.LinkLocal)
+		c, err := m.dialNDP(ifi, ndp.Unspecified)
 		if err != nil {
 			return m.opErr("watch", err)
 		}
@@ -369,6 +378,73 @@ func (m *Linux) ifi(op string) (*net.Interface, error) {
 	}, nil
 }
 
+// dropAll is a socket filter that accepts no packet: the cached sender
+// only sends, and its receive queue must not fill with the segment's ARP.
+var dropAll = func() []bpf.RawInstruction {
+	raw, err := bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: 0}})
+	if err != nil {
+		panic(err) // a constant program
+	}
+	return raw
+}()
+
+// arpSender returns the manager's send-only ARP socket on ifi, opening it
+// on first use or when the interface was recreated. It is kept because
+// closing an AF_PACKET socket waits for an RCU grace period (measured 7–15
+// ms), which would otherwise be paid by every Announce.
+func (m *Linux) arpSender(ifi *net.Interface) (*arp.Client, error) {
+	m.smu.Lock()
+	defer m.smu.Unlock()
+	if m.closed() {
+		return nil, net.ErrClosed
+	}
+	if m.arpTx != nil && m.arpTxIndex == ifi.Index {
+		return m.arpTx, nil
+	}
+	if m.arpTx != nil {
+		m.arpTx.Close()
+		m.arpTx = nil
+	}
+	var c *arp.Client
+	err := m.inNS(func() error {
+		p, err := packet.Listen(ifi, packet.Raw, int(ethernet.EtherTypeARP), &packet.Config{Filter: dropAll})
+		if err != nil {
+			return err
+		}
+		c, err = arp.New(ifi, p)
+		if err != nil {
+			p.Close()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open ARP socket: %w", capErr(err, capNetRaw))
+	}
+	m.arpTx, m.arpTxIndex = c, ifi.Index
+	return c, nil
+}
+
+// dropSender forgets c after a send error, so that the next Announce opens
+// a new socket.
+func (m *Linux) dropSender(c *arp.Client) {
+	m.smu.Lock()
+	defer m.smu.Unlock()
+	if m.arpTx == c {
+		m.arpTx.Close()
+		m.arpTx = nil
+	}
+}
+
+// closeSender closes the cached ARP socket.
+func (m *Linux) closeSender() {
+	m.smu.Lock()
+	defer m.smu.Unlock()
+	if m.arpTx != nil {
+		m.arpTx.Close()
+		m.arpTx = nil
+	}
+}
+
 // dialARP opens an ARP client on ifi inside the manager's namespace.
 // arp.Dial fails until the interface has an IPv4 address.
 func (m *Linux) dialARP(ifi *net.Interface) (*arp.Client, error) {
@@ -385,7 +461,16 @@ func (m *Linux) dialARP(ifi *net.Interface) (*arp.Client, error) {
 }
 
 // dialNDP opens an ICMPv6 socket for NDP on ifi inside the namespace.
+//
+// ndp uses ifi.Name as the IPv6 zone of every address it binds and sends
+// to, and Go resolves zone names through one process-wide cache of the
+// interfaces it saw, whatever namespace they were in: "eth0" may name
+// another namespace's interface. A numeric zone is taken as the index
+// as is, so the connection gets the index as its name.
 func (m *Linux) dialNDP(ifi *net.Interface, addr ndp.Addr) (*ndp.Conn, error) {
+	zoned := *ifi
+	zoned.Name = strconv.Itoa(ifi.Index)
+	ifi = &zoned
 	var c *ndp.Conn
 	err := m.inNS(func() error {
 		var err error

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/mdlayher/arp"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -32,7 +33,11 @@ type Linux struct {
 	amu       sync.Mutex
 	announces map[uint64]context.CancelFunc // in-flight Announce calls
 	nextID    uint64
-	closed    bool
+	isClosed  bool
+
+	smu        sync.Mutex  // guards the cached ARP sender
+	arpTx      *arp.Client // send-only, see arpSender
+	arpTxIndex int
 }
 
 var (
@@ -290,21 +295,29 @@ func (m *Linux) opErr(op string, err error) error {
 	return fmt.Errorf("vip: %s %s on %s: %w", op, m.cfg.Addr, m.cfg.Interface, err)
 }
 
-// Close stops in-flight Announce calls. It is idempotent; the manager must
-// not be used afterwards. It does not remove the address.
+// Close stops in-flight Announce calls and closes the cached ARP socket. It
+// is idempotent; later Announce calls fail with net.ErrClosed. It does not
+// remove the address.
 func (m *Linux) Close() error {
 	m.amu.Lock()
-	m.closed = true
+	m.isClosed = true
 	m.amu.Unlock()
 	m.stopAnnounces()
+	m.closeSender()
 	return nil
+}
+
+func (m *Linux) closed() bool {
+	m.amu.Lock()
+	defer m.amu.Unlock()
+	return m.isClosed
 }
 
 // track registers an announce so that Release and Close can stop it.
 func (m *Linux) track(ctx context.Context) (context.Context, func(), error) {
 	m.amu.Lock()
 	defer m.amu.Unlock()
-	if m.closed {
+	if m.isClosed {
 		return nil, nil, m.opErr("announce", net.ErrClosed)
 	}
 	ctx, cancel := context.WithCancel(ctx)
