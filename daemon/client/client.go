@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -265,4 +266,43 @@ func Verify(key []byte, method, path, auth, unixStr string, now time.Time) error
 		return errors.New("bad " + HeaderAuth)
 	}
 	return nil
+}
+
+// LoadKey reads the send key's secret from a key file in the transport
+// format ("<id> <hex secret> [send]" per line, # comments): the key the
+// remote status listener authenticates requests with.
+func LoadKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("client: key file: %w", err)
+	}
+	var keys [][]byte
+	var send []byte
+	for i, ln := range strings.Split(string(b), "\n") {
+		if j := strings.IndexByte(ln, '#'); j >= 0 {
+			ln = ln[:j]
+		}
+		f := strings.Fields(ln)
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) < 2 {
+			return nil, fmt.Errorf("client: %s:%d: want \"<id> <hex secret> [send]\"", path, i+1)
+		}
+		k, err := hex.DecodeString(f[1])
+		if err != nil {
+			return nil, fmt.Errorf("client: %s:%d: secret is not hex", path, i+1)
+		}
+		keys = append(keys, k)
+		if len(f) > 2 && f[2] == "send" {
+			send = k
+		}
+	}
+	switch {
+	case send != nil:
+		return send, nil
+	case len(keys) == 1:
+		return keys[0], nil
+	}
+	return nil, fmt.Errorf("client: %s: no send key", path)
 }

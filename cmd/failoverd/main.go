@@ -1,0 +1,95 @@
+// Command failoverd is the failover daemon: it keeps the configured virtual
+// IP addresses alive on exactly one host of the cluster.
+//
+//	failoverd [--config FILE] [--check]
+//
+// SIGTERM or SIGINT hands the services over to a peer and exits; SIGHUP
+// re-reads the config file. An invalid config exits with status 2 and the
+// full list of problems.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/failover-ha/failover/daemon"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("failoverd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", "/etc/failover/failover.toml", "config `file`")
+	check := fs.Bool("check", false, "validate the config and exit (0 valid, 2 invalid)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: failoverd [--config FILE] [--check]\n\n"+
+			"failoverd keeps the cluster's virtual IPs alive on one host.\n"+
+			"SIGTERM hands the services over and exits; SIGHUP reloads the config.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "failoverd: unexpected arguments: %v\n", fs.Args())
+		fs.Usage()
+		return 2
+	}
+	cfg, err := daemon.LoadConfig(*config)
+	if err != nil {
+		fmt.Fprintf(stderr, "failoverd: invalid config:\n%v\n", err)
+		return 2
+	}
+	if *check {
+		fmt.Fprintf(stdout, "%s: ok (node %s, %d peers, %d paths, %d services)\n",
+			*config, cfg.Node, len(cfg.Peers), len(cfg.Paths), len(cfg.Services))
+		return 0
+	}
+
+	level := new(slog.LevelVar)
+	hopts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(stderr, hopts)
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(stderr, hopts)
+	}
+	log := slog.New(h)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	reload := make(chan struct{}, 1)
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			default:
+			}
+		}
+	}()
+
+	d, err := daemon.New(cfg, daemon.Options{Logger: log, Level: level, Reload: reload})
+	if err != nil {
+		log.Error("failoverd not started", "reason", err.Error())
+		return 1
+	}
+	if err := d.Run(ctx); err != nil {
+		log.Error("failoverd stopped", "reason", err.Error())
+		return 1
+	}
+	log.Info("failoverd stopped")
+	return 0
+}

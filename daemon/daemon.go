@@ -1,0 +1,254 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/failover-ha/failover/daemon/client"
+	"github.com/failover-ha/failover/quorum"
+	"github.com/failover-ha/failover/transport"
+	"github.com/failover-ha/failover/vip"
+)
+
+// Options are the daemon's dependencies. Only Logger and Level are required.
+type Options struct {
+	Logger *slog.Logger   // where every line goes
+	Level  *slog.LevelVar // the level Logger's handler obeys; set from the config and the API
+	// Reload, when it delivers, makes the daemon re-read its config file
+	// (SIGHUP). An invalid file is logged and the running config kept.
+	Reload <-chan struct{}
+	// Net is the host's network access. Nil means this process's namespace
+	// (netlink.NewHandle); a test running a daemon inside a lab host passes
+	// one bound to that namespace.
+	Net *Net
+	// Ready, if set, is called once the control socket listens and the core
+	// runs.
+	Ready func()
+}
+
+// Daemon is one failoverd. Run it once.
+type Daemon struct {
+	opts  Options
+	log   *slog.Logger
+	reqs  chan request // control API -> loop
+	start time.Time
+
+	mu  sync.Mutex
+	cfg *Config // the config in force
+}
+
+type request struct {
+	fn   func(s *session) // runs on the loop goroutine
+	done chan struct{}
+}
+
+// New returns a daemon for cfg (already validated by LoadConfig).
+func New(cfg *Config, opts Options) (*Daemon, error) {
+	if opts.Logger == nil || opts.Level == nil {
+		return nil, errors.New("daemon: Options.Logger and Options.Level are required")
+	}
+	opts.Level.Set(cfg.Level())
+	return &Daemon{opts: opts, log: opts.Logger, cfg: cfg, reqs: make(chan request)}, nil
+}
+
+// Config returns the configuration in force.
+func (d *Daemon) Config() *Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+// errReload ends a session so that Run starts a new one with cfg.
+type errReload struct{ cfg *Config }
+
+func (e *errReload) Error() string { return "reload" }
+
+// Run starts the daemon and blocks until ctx ends (a planned hand-over: the
+// services we hold are released and handed to a peer before Run returns nil)
+// or a part fails to start. Start-up order is the original's: state (core
+// and control API), address service (VIP managers, stale copies removed),
+// then the peers (paths and link watch).
+func (d *Daemon) Run(ctx context.Context) error {
+	d.start = time.Now()
+	cfg := d.Config()
+	if cfg.InsecureNoAuth {
+		d.log.Warn("INSECURE: insecure_no_auth is set; heartbeats are not authenticated and anyone on a path can forge them")
+	}
+	nw := d.opts.Net
+	if nw == nil {
+		var err error
+		if nw, err = hostNet(); err != nil {
+			return err
+		}
+		defer nw.Close()
+	}
+	// Control API first: a second daemon must fail before it touches anything.
+	l, err := listenUnix(cfg.ControlSocket)
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	srvCtx, stopSrv := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() {
+		stopSrv()
+		wg.Wait()
+	}()
+	cs := &controlServer{b: d, level: d.opts.Level, log: d.log}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := serveHTTP(srvCtx, l, cs.handler(), d.log); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("control socket failed", "socket", cfg.ControlSocket, "err", err)
+		}
+	}()
+	if cfg.StatusListen != "" {
+		if err := d.startRemote(srvCtx, &wg, cs, cfg); err != nil {
+			d.log.Error("remote status listener not started", "listen", cfg.StatusListen, "reason", err.Error())
+		}
+	}
+	inherited := map[string]bool{}
+	first := true
+	for {
+		s, err := newSession(d, cfg, nw, inherited, first)
+		if err != nil {
+			return err
+		}
+		if first && d.opts.Ready != nil {
+			defer d.opts.Ready()
+		}
+		first = false
+		err = s.run(ctx)
+		var rl *errReload
+		if !errors.As(err, &rl) {
+			return err
+		}
+		inherited = s.held()
+		d.mu.Lock()
+		d.cfg = rl.cfg
+		d.mu.Unlock()
+		cfg = rl.cfg
+		d.opts.Level.Set(cfg.Level())
+		d.log.Info("config reloaded; core restarted", "config", cfg.File, "kept_vips", len(inherited))
+	}
+}
+
+func (d *Daemon) startRemote(ctx context.Context, wg *sync.WaitGroup, cs *controlServer, cfg *Config) error {
+	if cfg.KeyFile == "" {
+		return errors.New("status_listen needs key_file (requests are authenticated with the cluster key)")
+	}
+	key, err := client.LoadKey(cfg.KeyFile)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.StatusListen)
+	if err != nil {
+		return err
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := serveHTTP(ctx, ln, cs.remoteHandler(func() []byte { return key }, time.Now), d.log); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("remote status listener failed", "listen", cfg.StatusListen, "err", err)
+		}
+	}()
+	d.log.Info("remote status listening", "listen", cfg.StatusListen)
+	return nil
+}
+
+// call runs fn on the loop goroutine and waits for it.
+func (d *Daemon) call(ctx context.Context, fn func(s *session)) error {
+	r := request{fn: fn, done: make(chan struct{})}
+	select {
+	case d.reqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Node implements backend.
+func (d *Daemon) Node() string { return d.Config().Node }
+
+// Status implements backend.
+func (d *Daemon) Status(ctx context.Context) (*client.Status, error) {
+	var st *client.Status
+	if err := d.call(ctx, func(s *session) { st = s.status() }); err != nil {
+		return nil, fmt.Errorf("daemon busy: %w", err)
+	}
+	return st, nil
+}
+
+// Command implements backend.
+func (d *Daemon) Command(ctx context.Context, name string, op quorum.Op) (*client.Service, error) {
+	var (
+		out  *client.Service
+		cerr error
+	)
+	err := d.call(ctx, func(s *session) {
+		if _, ok := s.svcs[name]; !ok {
+			cerr = errUnknownService
+			return
+		}
+		now := time.Now()
+		s.log.Info("operator command", "service", name, "op", op.String())
+		acts, err := s.core.Step(quorum.Command{At: now, Service: name, Op: op})
+		if err != nil {
+			cerr = err
+			return
+		}
+		s.do(now, acts)
+		st := s.status()
+		for i := range st.Services {
+			if st.Services[i].Name == name {
+				out = &st.Services[i]
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, cerr
+}
+
+// configsEquivalent reports whether b differs from a only in what can change
+// without restarting the core (log level and format).
+func configsEquivalent(a, b *Config) bool {
+	x, y := *a, *b
+	x.LogLevel, y.LogLevel, x.LogFormat, y.LogFormat = "", "", "", ""
+	return reflect.DeepEqual(x, y)
+}
+
+// levelName is the lower-case slog level name.
+func levelName(l slog.Level) string { return strings.ToLower(l.String()) }
+
+// vipConfig turns a service's config into the vip package's.
+func vipConfig(s ServiceConfig) vip.Config {
+	return vip.Config{
+		Addr:             s.VIP,
+		Interface:        s.Interface,
+		Label:            s.Label,
+		Lifetime:         s.Lifetime,
+		AnnounceCount:    s.AnnounceCount,
+		AnnounceInterval: s.AnnounceInterval,
+		ProbeWindow:      s.ProbeWindow,
+		AnnounceRefresh:  s.AnnounceRefresh,
+	}
+}
+
+// pathCounters is implemented by paths that count their own traffic.
+type pathCounters interface {
+	Counters() *transport.Counters
+}
