@@ -836,7 +836,9 @@ func (c *Core) control(p *peer, ctl Control) {
 	name := s.spec.Name
 	switch ctl.Op {
 	case CtlRelease:
-		if s.state == StateUp || s.state == StateFail || !c.selfEligible(s) {
+		// Only a release addressed to us skips the hold: a broadcast one
+		// could be taken by two nodes at once. Others take the normal path.
+		if ctl.Target != c.cfg.Self || s.state == StateUp || s.state == StateFail || !c.selfEligible(s) {
 			return
 		}
 		for _, h := range c.holders(s) {

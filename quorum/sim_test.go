@@ -1,6 +1,7 @@
 package quorum
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -149,6 +150,12 @@ func (s *sim) step(n *node, ev Event) {
 		return
 	}
 	acts, err := n.core.Step(ev)
+	if errors.Is(err, ErrStale) {
+		// A frame of a sender's previous life still in flight: the shell
+		// drops it, as we do.
+		s.logf("%s: dropped: %v", n.name, err)
+		return
+	}
 	if err != nil {
 		s.t.Fatalf("%v %s: Step(%T): %v", s.now.Sub(t0), n.name, ev, err)
 	}
