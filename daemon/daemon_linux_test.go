@@ -1,0 +1,277 @@
+//go:build linux
+
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/failover-ha/failover/daemon/client"
+	"github.com/failover-ha/failover/internal/lab"
+	"github.com/vishvananda/netlink"
+)
+
+func TestMain(m *testing.M) { lab.Main(m) }
+
+var testVIP = netip.MustParseAddr("198.18.1.100")
+
+// syncBuf collects a daemon's log; shown when a test fails.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type labDaemon struct {
+	name   string
+	host   *lab.Host
+	sock   string
+	cancel context.CancelFunc
+	done   chan error
+	log    *syncBuf
+}
+
+// stop is a planned shutdown; it waits for Run to return.
+func (d *labDaemon) stop(t *testing.T) {
+	t.Helper()
+	d.cancel()
+	if err := <-d.done; err != nil {
+		t.Errorf("%s: Run: %v", d.name, err)
+	}
+	d.done = nil
+}
+
+func labConfig(t *testing.T, dir string, l *lab.Lab, self, peer string, prio map[string]int) string {
+	h, p := l.Host(self), l.Host(peer)
+	key := filepath.Join(dir, "key")
+	if _, err := os.Stat(key); err != nil {
+		os.WriteFile(key, []byte("1 00112233445566778899aabbccddeeff send\n"), 0o600)
+	}
+	text := fmt.Sprintf(`cluster = "lab"
+node = %q
+key_file = %q
+control_socket = %q
+
+[[peer]]
+name = %q
+
+[[path]]
+kind = "udp"
+interface = "eth0"
+multicast = "239.192.0.1:7405"
+unicast = ["%s:7405"]
+
+[[path]]
+kind = "udp"
+interface = "eth1"
+multicast = "239.192.0.1:7405"
+
+[[path]]
+name = "serial0"
+kind = "serial"
+device = %q
+
+[[service]]
+name = "web"
+vip = %q
+interface = "eth0"
+priority = {%s = %d, %s = %d}
+`, self, key, filepath.Join(dir, self+".sock"), peer, p.Addr("eth0"), h.SerialPort(peer), testVIP.String(),
+		self, prio[self], peer, prio[peer])
+	f := filepath.Join(dir, self+".toml")
+	if err := os.WriteFile(f, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func startLabDaemon(t *testing.T, l *lab.Lab, dir, self, peer string) *labDaemon {
+	t.Helper()
+	h := l.Host(self)
+	cfg, err := LoadConfig(labConfig(t, dir, l, self, peer, map[string]int{"h1": 100, "h2": 50}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := &syncBuf{}
+	lv := new(slog.LevelVar)
+	log := slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: lv})).With("node", self)
+	ready := make(chan struct{})
+	d, err := New(cfg, Options{Logger: log, Level: lv, Net: NewNet(h.Netlink(), h.NS(), h.Do), Ready: func() { close(ready) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ld := &labDaemon{name: self, host: h, sock: cfg.ControlSocket, cancel: cancel, done: make(chan error, 1), log: buf}
+	go func() { ld.done <- d.Run(ctx) }()
+	t.Cleanup(func() {
+		if ld.done != nil {
+			cancel()
+			<-ld.done
+		}
+		if t.Failed() {
+			t.Logf("log of %s:\n%s", self, buf.String())
+		}
+	})
+	return ld
+}
+
+// hasVIP reports whether host carries the test VIP on eth0.
+func hasVIP(t *testing.T, h *lab.Host) bool {
+	t.Helper()
+	link, err := h.Netlink().LinkByName("eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs, err := h.Netlink().AddrList(link, netlink.FAMILY_V4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok && ip.Unmap() == testVIP {
+			return true
+		}
+	}
+	return false
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > limit {
+			t.Fatalf("gave up after %v waiting for: %s", limit, what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func webState(t *testing.T, sock string) string {
+	c, err := client.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	st, err := c.Status(context.Background())
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	for _, s := range st.Services {
+		if s.Name == "web" {
+			return s.State
+		}
+	}
+	return "missing"
+}
+
+func TestPrivilegedTwoDaemonsPowerPull(t *testing.T) {
+	lab.Require(t)
+	l := lab.NewT(t, lab.Options{Hosts: 2, Serial: [][2]int{{1, 2}}, NoClient: true})
+	dir := t.TempDir()
+	h1, h2 := l.Host("h1"), l.Host("h2")
+	d1 := startLabDaemon(t, l, dir, "h1", "h2")
+	d2 := startLabDaemon(t, l, dir, "h2", "h1")
+
+	waitFor(t, "VIP on the master h1", 5*time.Second, func() bool { return hasVIP(t, h1) })
+	waitFor(t, "h2 in recover", 5*time.Second, func() bool { return webState(t, d2.sock) == "recover" })
+	if hasVIP(t, h2) {
+		t.Fatal("VIP on both hosts")
+	}
+	st, err := mustClient(t, d1.sock).Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Peers) != 1 || st.Peers[0].State != "alive" || len(st.Peers[0].Paths) != 3 {
+		t.Errorf("h1's view of h2: %+v", st.Peers)
+	}
+
+	// Power pull: every path of h1 goes silent.
+	if err := l.Freeze("h1"); err != nil {
+		t.Fatal(err)
+	}
+	took := waitFor(t, "VIP on the backup h2", 5*time.Second, func() bool { return hasVIP(t, h2) })
+	t.Logf("takeover after power pull: VIP on h2 %v after the freeze", took.Round(time.Millisecond))
+	if got := webState(t, d2.sock); got != "up" {
+		t.Errorf("h2 web = %s, want up", got)
+	}
+
+	// Power back: h1 reclaims (failback), h2 lets go.
+	if err := l.Thaw("h1"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "VIP back on h1 and gone from h2", 10*time.Second, func() bool { return hasVIP(t, h1) && !hasVIP(t, h2) })
+}
+
+func TestPrivilegedPlannedHandover(t *testing.T) {
+	lab.Require(t)
+	l := lab.NewT(t, lab.Options{Hosts: 2, Serial: [][2]int{{1, 2}}, NoClient: true})
+	dir := t.TempDir()
+	h1, h2 := l.Host("h1"), l.Host("h2")
+	d1 := startLabDaemon(t, l, dir, "h1", "h2")
+	d2 := startLabDaemon(t, l, dir, "h2", "h1")
+	waitFor(t, "VIP on the master h1", 5*time.Second, func() bool { return hasVIP(t, h1) })
+	waitFor(t, "h2 in recover", 5*time.Second, func() bool { return webState(t, d2.sock) == "recover" })
+
+	start := time.Now()
+	d1.stop(t) // SIGTERM: planned hand-over
+	t.Logf("h1 Run returned %v after cancel", time.Since(start).Round(time.Millisecond))
+	if hasVIP(t, h1) {
+		t.Error("h1 still holds the VIP after a planned shutdown")
+	}
+	took := waitFor(t, "VIP on h2", 5*time.Second, func() bool { return hasVIP(t, h2) })
+	t.Logf("planned hand-over: VIP on h2 %v after h1 stopped", took.Round(time.Millisecond))
+	if _, err := os.Stat(d1.sock); !os.IsNotExist(err) {
+		t.Errorf("control socket left behind: %v", err)
+	}
+}
+
+func TestPrivilegedOperatorFailRecover(t *testing.T) {
+	lab.Require(t)
+	l := lab.NewT(t, lab.Options{Hosts: 2, Serial: [][2]int{{1, 2}}, NoClient: true})
+	dir := t.TempDir()
+	h1, h2 := l.Host("h1"), l.Host("h2")
+	d1 := startLabDaemon(t, l, dir, "h1", "h2")
+	d2 := startLabDaemon(t, l, dir, "h2", "h1")
+	waitFor(t, "VIP on the master h1", 5*time.Second, func() bool { return hasVIP(t, h1) })
+	waitFor(t, "h2 in recover", 5*time.Second, func() bool { return webState(t, d2.sock) == "recover" })
+
+	c := mustClient(t, d1.sock)
+	if _, err := c.Fail(context.Background(), "web"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "VIP moves to h2 after fail", 5*time.Second, func() bool { return hasVIP(t, h2) && !hasVIP(t, h1) })
+	if _, err := c.Recover(context.Background(), "web"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "VIP back on h1 after recover", 10*time.Second, func() bool { return hasVIP(t, h1) && !hasVIP(t, h2) })
+}
+
+func mustClient(t *testing.T, sock string) *client.Client {
+	t.Helper()
+	c, err := client.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
