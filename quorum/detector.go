@@ -57,7 +57,8 @@ func (d *detector) timeouts(spec PathSpec) (suspect, down time.Duration) {
 	// at least a tenth of the mean of scheduling noise.
 	sd = math.Max(sd, mean/10)
 	down = clamp(time.Duration(mean+zDown*sd), spec.Floor, spec.Deadtime)
-	suspect = clamp(time.Duration(mean+zSuspect*sd), down/2, down)
+	// Never suspect a path before one and a half intervals of silence.
+	suspect = clamp(time.Duration(mean+zSuspect*sd), max(down/2, spec.Interval*3/2), down)
 	return suspect, down
 }
 
