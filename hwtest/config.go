@@ -52,6 +52,7 @@ type fileConfig struct {
 		Interface string   `toml:"interface"`
 		Multicast string   `toml:"multicast"`
 		Unicast   []string `toml:"unicast"`
+		Device    string   `toml:"device"`
 	} `toml:"path"`
 	Service []struct {
 		Name      string `toml:"name"`
@@ -118,8 +119,8 @@ func ParseNICConfig(file string, data []byte) (*NICConfig, error) {
 		kind := p.Kind
 		if kind == "" {
 			kind = "udp"
-			if p.Interface == "" {
-				continue // a serial path written without kind
+			if p.Device != "" {
+				kind = "serial"
 			}
 		}
 		if kind != "udp" {
