@@ -121,8 +121,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if first && d.opts.Ready != nil {
-			defer d.opts.Ready()
+		if first {
+			s.ready = d.opts.Ready
 		}
 		first = false
 		err = s.run(ctx)

@@ -113,7 +113,7 @@ func startLabDaemon(t *testing.T, l *lab.Lab, dir, self, peer string) *labDaemon
 	}
 	buf := &syncBuf{}
 	lv := new(slog.LevelVar)
-	log := slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: lv})).With("node", self)
+	log := slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: lv}))
 	ready := make(chan struct{})
 	d, err := New(cfg, Options{Logger: log, Level: lv, Net: NewNet(h.Netlink(), h.NS(), h.Do), Ready: func() { close(ready) }})
 	if err != nil {
@@ -122,12 +122,17 @@ func startLabDaemon(t *testing.T, l *lab.Lab, dir, self, peer string) *labDaemon
 	ctx, cancel := context.WithCancel(context.Background())
 	ld := &labDaemon{name: self, host: h, sock: cfg.ControlSocket, cancel: cancel, done: make(chan error, 1), log: buf}
 	go func() { ld.done <- d.Run(ctx) }()
+	select {
+	case <-ready:
+	case err := <-ld.done:
+		t.Fatalf("%s: Run: %v", self, err)
+	}
 	t.Cleanup(func() {
 		if ld.done != nil {
 			cancel()
 			<-ld.done
 		}
-		if t.Failed() {
+		if t.Failed() || os.Getenv("FAILOVER_TEST_LOG") != "" {
 			t.Logf("log of %s:\n%s", self, buf.String())
 		}
 	})

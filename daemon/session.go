@@ -48,6 +48,7 @@ type session struct {
 	ackSeen    bool
 	releasedAt time.Time
 	inherited  map[string]time.Time // VIPs kept across a reload, released at the time unless claimed
+	ready      func()               // called once the loop runs (first session only)
 }
 
 type pathRT struct {
@@ -296,6 +297,9 @@ func (s *session) run(ctx context.Context) (err error) {
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	if s.ready != nil {
+		s.ready()
+	}
 	var deadline time.Time // shutdown deadline
 	done := ctx.Done()
 	for {
