@@ -41,30 +41,23 @@ var (
 // Close is called (it then returns nil: the owner let go). It returns an
 // error wrapping ErrNotPresent if the address is not on the interface.
 func (m *Linux) Announce(ctx context.Context) error {
+	parent := ctx
 	ctx, done, err := m.track(ctx)
 	if err != nil {
 		return err
 	}
 	defer done()
-	ok, err := m.Present(ctx)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return m.opErr("announce", ErrNotPresent)
-	}
+	stopped := func() error { return parent.Err() } // nil if Release or Close stopped us
 	ifi, err := m.ifi("announce")
 	if err != nil {
 		return err
 	}
 	var send func() error
-	var closer func() error
 	if m.cfg.Addr.Addr().Is4() {
 		c, err := m.arpSender(ifi)
 		if err != nil {
 			return m.opErr("announce", err)
 		}
-		closer = func() error { return nil }
 		send = func() error {
 			err := sendGARP(c, ifi.HardwareAddr, m.cfg.Addr.Addr())
 			if err != nil {
@@ -73,14 +66,21 @@ func (m *Linux) Announce(ctx context.Context) error {
 			return err
 		}
 	} else {
+		// Bound to the VIP, which must be on the interface already.
+		ok, err := m.Present(ctx)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return m.opErr("announce", ErrNotPresent)
+		}
 		c, err := m.dialNDP(ifi, ndp.Addr(m.cfg.Addr.Addr().String()))
 		if err != nil {
 			return m.opErr("announce", err)
 		}
-		closer = c.Close
+		defer c.Close()
 		send = func() error { return sendNA(c, ifi.HardwareAddr, m.cfg.Addr.Addr()) }
 	}
-	defer closer()
 	n := max(m.cfg.AnnounceCount, 1)
 	var t *time.Timer
 	for i := range n {
@@ -93,16 +93,41 @@ func (m *Linux) Announce(ctx context.Context) error {
 			}
 			select {
 			case <-ctx.Done():
-				return nil
+				return stopped()
 			case <-t.C:
 			}
 		}
-		if ctx.Err() != nil {
-			return nil
+		if err := m.sendRound(ctx, i == 0, send); err != nil {
+			if ctx.Err() != nil {
+				return stopped()
+			}
+			return err
 		}
-		if err := send(); err != nil {
-			return m.opErr("announce", capErr(err, capNetRaw))
+	}
+	return nil
+}
+
+// sendRound sends one round if the address is still ours. Release takes
+// sendMu exclusively, so a round either completes before Release removes
+// the address or sees it gone: no announcement leaves after Release.
+func (m *Linux) sendRound(ctx context.Context, first bool, send func() error) error {
+	m.sendMu.RLock()
+	defer m.sendMu.RUnlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ok, err := m.Present(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if first {
+			return m.opErr("announce", ErrNotPresent)
 		}
+		return nil // released or expired meanwhile
+	}
+	if err := send(); err != nil {
+		return m.opErr("announce", capErr(err, capNetRaw))
 	}
 	return nil
 }

@@ -27,8 +27,9 @@ type Linux struct {
 	cfg  Config
 	opts options
 
-	mu       sync.Mutex // serialises address changes
-	promoted bool       // promote_secondaries already written
+	mu       sync.Mutex   // serialises address changes
+	sendMu   sync.RWMutex // announcement rounds (read) against Release (write)
+	promoted bool         // promote_secondaries already written
 
 	amu       sync.Mutex
 	announces map[uint64]context.CancelFunc // in-flight Announce calls
@@ -178,6 +179,8 @@ func (m *Linux) promoteSecondaries() error {
 // address leaves after Release returns.
 func (m *Linux) Release(ctx context.Context) error {
 	m.stopAnnounces()
+	m.sendMu.Lock()
+	defer m.sendMu.Unlock()
 	_, err := m.remove(ctx, "release")
 	return err
 }
@@ -186,6 +189,8 @@ func (m *Linux) Release(ctx context.Context) error {
 // starting up that does not own the address (after a crash, a stale VIP must
 // not linger). It reports whether it removed one.
 func (m *Linux) Cleanup(ctx context.Context) (bool, error) {
+	m.sendMu.Lock()
+	defer m.sendMu.Unlock()
 	return m.remove(ctx, "cleanup")
 }
 

@@ -717,3 +717,60 @@ func BenchmarkPrivilegedRelease(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "µs/release")
 }
+
+func TestPrivilegedReleaseStopsAnnounce(t *testing.T) {
+	cfg := testConfig(vip4)
+	cfg.AnnounceCount = 1000
+	cfg.AnnounceInterval = 5 * time.Millisecond
+	r := newRig(t, cfg)
+	ctx := context.Background()
+	var pc *packet.Conn
+	must(t, r.client.Do(func() error {
+		ifi, err := net.InterfaceByName("eth0")
+		if err != nil {
+			return err
+		}
+		pc, err = packet.Listen(ifi, packet.Raw, int(ethernet.EtherTypeARP), nil)
+		return err
+	}))
+	defer pc.Close()
+	must(t, r.m1.Ensure(ctx))
+	errc := make(chan error, 1)
+	go func() { errc <- r.m1.Announce(ctx) }()
+	// Wait for the announcements to flow, then release.
+	buf := make([]byte, 1500)
+	mac := r.h1.MAC("eth0")
+	isGARP := func(b []byte) bool {
+		var f ethernet.Frame
+		var p arp.Packet
+		return f.UnmarshalBinary(b) == nil && p.UnmarshalBinary(f.Payload) == nil &&
+			bytes.Equal(p.SenderHardwareAddr, mac) && p.SenderIP == vip4.Addr()
+	}
+	must(t, pc.SetReadDeadline(time.Now().Add(2*time.Second)))
+	for seen := 0; seen < 6; {
+		n, _, err := pc.ReadFrom(buf)
+		must(t, err)
+		if isGARP(buf[:n]) {
+			seen++
+		}
+	}
+	must(t, r.m1.Release(ctx))
+	released := time.Now()
+	if err := <-errc; err != nil {
+		t.Fatalf("Announce stopped by Release returned %v, want nil", err)
+	}
+	// Frames already in the client's socket queue were sent before; the
+	// kernel timestamps reception, so look only at frames that arrive well
+	// after Release returned.
+	must(t, pc.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
+	for {
+		n, _, err := pc.ReadFrom(buf)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return
+		}
+		must(t, err)
+		if isGARP(buf[:n]) && time.Since(released) > 20*time.Millisecond {
+			t.Fatalf("gratuitous ARP %v after Release returned", time.Since(released))
+		}
+	}
+}
