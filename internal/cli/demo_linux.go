@@ -89,51 +89,13 @@ func (d *drill) wait(ctx context.Context, what string, check func(ctx context.Co
 	}
 }
 
-// settled checks that service svc is up on owner with the VIP there only,
-// every other host in recover, and the client answered by owner since since.
+// settled is rig.Settled with a skip set.
 func settled(rg *rig.Rig, svc, owner string, since time.Time, skip map[string]bool) func(ctx context.Context) (bool, string) {
-	return func(ctx context.Context) (bool, string) {
-		var seen []string
-		ok := true
-		for _, h := range rg.Hosts() {
-			if skip[h] {
-				continue
-			}
-			state, _, err := rg.State(ctx, h, svc)
-			if err != nil {
-				seen = append(seen, h+" "+plainError(err))
-				ok = false
-				continue
-			}
-			present, _ := rg.Present(h, svc)
-			want := "recover"
-			if h == owner {
-				want = "up"
-			}
-			if state != want || present != (h == owner) {
-				ok = false
-			}
-			vip := "no VIP"
-			if present {
-				vip = "VIP"
-			}
-			seen = append(seen, fmt.Sprintf("%s %s/%s", h, state, vip))
-		}
-		last := "none"
-		if a, found := rg.Prober(svc).Last(); found {
-			last = a.From
-			if a.Sent.Before(since) {
-				last += " (before)"
-			}
-		}
-		seen = append(seen, "client answered by "+last)
-		if ok {
-			if a, found := rg.Prober(svc).Last(); !found || a.From != owner || a.Sent.Before(since) {
-				ok = false
-			}
-		}
-		return ok, strings.Join(seen, ", ")
+	var sk []string
+	for h := range skip {
+		sk = append(sk, h)
 	}
+	return rg.Settled(svc, owner, since, sk...)
 }
 
 func labDemo(ctx context.Context, r *runner, c *command, args []string) error {

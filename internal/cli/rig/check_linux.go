@@ -1,0 +1,146 @@
+package rig
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Settled returns a check (for polling) that svc is up on owner with the
+// VIP on owner's eth0 only, recover on every other host not in skip, and
+// that the client got an answer from owner to a probe sent after since. The
+// string describes what it sees now.
+func (r *Rig) Settled(svc, owner string, since time.Time, skip ...string) func(ctx context.Context) (bool, string) {
+	return func(ctx context.Context) (bool, string) {
+		var seen []string
+		ok := true
+		for _, h := range r.Hosts() {
+			if slices.Contains(skip, h) {
+				continue
+			}
+			state, _, err := r.State(ctx, h, svc)
+			if err != nil {
+				seen = append(seen, h+": "+err.Error())
+				ok = false
+				continue
+			}
+			present, _ := r.Present(h, svc)
+			want := "recover"
+			if h == owner {
+				want = "up"
+			}
+			if state != want || present != (h == owner) {
+				ok = false
+			}
+			vip := "no VIP"
+			if present {
+				vip = "VIP"
+			}
+			seen = append(seen, fmt.Sprintf("%s %s/%s", h, state, vip))
+		}
+		last := "nobody"
+		a, found := r.Prober(svc).Last()
+		if found {
+			last = a.From
+			if a.Sent.Before(since) {
+				last += " (before the event)"
+			}
+		}
+		if !found || a.From != owner || a.Sent.Before(since) {
+			ok = false
+		}
+		seen = append(seen, "client answered by "+last)
+		return ok, strings.Join(seen, ", ")
+	}
+}
+
+// Poll calls check every 10ms until it reports done or ctx ends; the error
+// names what was awaited and what check saw last.
+func Poll(ctx context.Context, what string, check func(ctx context.Context) (bool, string)) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		done, detail := check(cctx)
+		cancel()
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w (last seen: %s)", what, context.Cause(ctx), detail)
+		case <-t.C:
+		}
+	}
+}
+
+// Sampler watches where a service's VIP is, every few milliseconds, via
+// netlink in each host.
+type Sampler struct {
+	stop chan struct{}
+	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	samples  int
+	overlaps []string
+	seq      []string // holder changes, "h1", "h1+h2", "-"
+}
+
+// Sample starts a Sampler for svc. Hosts in ignore are left out (a frozen
+// host keeps its address in its own namespace, behind pulled cables).
+func (r *Rig) Sample(svc string, ignore ...string) *Sampler {
+	s := &Sampler{stop: make(chan struct{})}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+			}
+			var holders []string
+			for _, h := range r.Hosts() {
+				if slices.Contains(ignore, h) {
+					continue
+				}
+				if ok, err := r.Present(h, svc); err == nil && ok {
+					holders = append(holders, h)
+				}
+			}
+			cur := strings.Join(holders, "+")
+			if cur == "" {
+				cur = "-"
+			}
+			s.mu.Lock()
+			s.samples++
+			if len(holders) > 1 {
+				s.overlaps = append(s.overlaps, time.Now().Format("15:04:05.000")+" "+cur)
+			}
+			if len(s.seq) == 0 || s.seq[len(s.seq)-1] != cur {
+				s.seq = append(s.seq, cur)
+			}
+			s.mu.Unlock()
+		}
+	}()
+	return s
+}
+
+// Stop ends sampling and returns the number of samples, the samples with
+// more than one holder, and the sequence of holders seen.
+func (s *Sampler) Stop() (samples int, overlaps, seq []string) {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.samples, slices.Clone(s.overlaps), slices.Clone(s.seq)
+}

@@ -1,0 +1,230 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/failover-ha/failover/daemon/client"
+	"github.com/failover-ha/failover/internal/cli/rig"
+)
+
+// SIGTERM is a planned hand-over: h1 releases and tells h2, which takes over
+// without waiting for a deadtime. The deadtime here is longer than the whole
+// wait, so a takeover that waited for it could not pass.
+func TestPrivilegedSIGTERMHandover(t *testing.T) {
+	const deadtime = 2 * waitBound
+	rg := newRig(t, rig.Options{Interval: 100 * time.Millisecond, Deadtime: deadtime})
+	settle(t, rg, "web", "h1", time.Time{}, "start")
+	allAlive(t, rg)
+	sampler := rg.Sample("web")
+
+	t0 := time.Now()
+	if err := rg.Signal("h1", syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, rg, "web", "h2", t0, "SIGTERM h1 (deadtime "+deadtime.String()+")", "h1")
+	d := rg.Daemon("h1")
+	select {
+	case <-d.Done():
+		if d.Err() != nil {
+			t.Errorf("failoverd h1 after SIGTERM: %v, want exit 0", d.Err())
+		}
+	case <-time.After(waitBound):
+		t.Fatal("failoverd h1 did not exit after SIGTERM")
+	}
+	if present, _ := rg.Present("h1", "web"); present {
+		t.Error("h1 exited but left the VIP on eth0")
+	}
+	samples, overlaps, holders := sampler.Stop()
+	t.Logf("VIP holders seen (%d samples): %v", samples, holders)
+	if len(overlaps) > 0 {
+		t.Errorf("VIP on two hosts at once: %v", overlaps)
+	}
+}
+
+// SIGKILL leaves h1's address behind (lifetime 0: forever); h2 takes over
+// after the deadtime; a restarted h1 removes the stale address first and
+// the cluster ends with a single owner.
+func TestPrivilegedSIGKILLRestart(t *testing.T) {
+	rg := newRig(t, rig.Options{ConfigHook: func(host, cfg string) string {
+		// The service table is the last one: make its address permanent,
+		// so the stale VIP cannot expire by itself.
+		return cfg + "lifetime = \"0s\"\n"
+	}})
+	settle(t, rg, "web", "h1", time.Time{}, "start")
+	allAlive(t, rg)
+
+	t0 := time.Now()
+	if err := rg.Signal("h1", syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-rg.Daemon("h1").Done()
+	waitFor(t, "h2 up with the VIP", func(ctx context.Context) (bool, string) {
+		s, _, err := rg.State(ctx, "h2", "web")
+		present, _ := rg.Present("h2", "web")
+		return err == nil && s == "up" && present, s
+	})
+	stale, _ := rg.Present("h1", "web")
+	t.Logf("after SIGKILL: h1 still has the VIP on eth0: %v (stale)", stale)
+	if o := rg.Prober("web").Outage(t0, time.Now()); true {
+		t.Logf("SIGKILL h1: client saw %s", o)
+	}
+
+	t1 := time.Now()
+	if _, err := rg.StartDaemon("h1"); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, rg, "web", "h1", t1, "restart h1")
+	holders, err := rg.Holders("web")
+	if err != nil || len(holders) != 1 || holders[0] != "h1" {
+		t.Errorf("holders after restart: %v %v, want [h1]", holders, err)
+	}
+}
+
+// An invalid config: failoverd and failover check-config exit 2 and list
+// every problem as file:line: key: message.
+func TestInvalidConfigExit2(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte(`cluster = "lab"
+node = "h1"
+insecure_no_auth = true
+control_socket = "`+filepath.Join(dir, "h1.sock")+`"
+log_levle = "debug"
+
+[timers]
+interval = "100ms"
+deadtime = "120ms"
+
+[[peer]]
+name = "h2"
+
+[[path]]
+kind = "udp"
+interface = "eth0"
+multicast = "239.192.0.1:7405"
+
+[[service]]
+name = "web"
+vip = "198.18.1.100"
+interface = "eth9"
+priority = {h1 = 2, h2 = 1}
+`), 0o600)
+
+	cmd := exec.Command(bin(t, "failoverd"), "--config", bad)
+	out, err := cmd.CombinedOutput()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 2 {
+		t.Fatalf("failoverd with an invalid config: %v, want exit status 2\n%s", err, out)
+	}
+	t.Logf("failoverd --config bad.toml:\n%s", out)
+	for _, want := range []string{"log_levle", "deadtime", "eth9"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("failoverd's complaint does not name %q", want)
+		}
+	}
+
+	code, stdout, stderr := failover(t, "check-config", bad)
+	if code != 2 {
+		t.Fatalf("failover check-config: exit %d, want 2\n%s%s", code, stdout, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) < 3 {
+		t.Errorf("want at least 3 problems, got:\n%s", stdout)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, bad+":") {
+			t.Errorf("%q is not file:line: key: message", l)
+		}
+	}
+}
+
+// Without a daemon, every command says so in one plain line and exits 1.
+func TestCLIDaemonNotRunning(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "failover.sock")
+	for _, args := range [][]string{{"status"}, {"watch"}, {"fail", "web"}, {"recover", "web"}, {"log-level", "info"}, {"stress"}} {
+		code, out, errs := failover(t, append([]string{"--socket", sock}, args...)...)
+		if want := "failoverd is not running: cannot reach " + sock + "\n"; code != 1 || errs != want || out != "" {
+			t.Errorf("failover %v: exit %d, stdout %q, stderr %q; want 1 and %q", args, code, out, errs, want)
+		}
+	}
+}
+
+// The operator commands against a live cluster: status (text and JSON),
+// log-level, stress, and watch's change log.
+func TestPrivilegedCLIAgainstCluster(t *testing.T) {
+	rg := newRig(t, rig.Options{})
+	settle(t, rg, "web", "h1", time.Time{}, "start")
+	allAlive(t, rg)
+	sock := rg.Socket("h1")
+
+	out := mustFailover(t, "--socket", sock, "status")
+	for _, want := range []string{"node h1", "h2", "alive", "eth0", "eth1", "serial0", "web", "198.18.1.100/32", "up"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	var st client.Status
+	if err := json.Unmarshal([]byte(mustFailover(t, "status", "--json", "--socket", sock)), &st); err != nil || st.Node != "h1" {
+		t.Errorf("status --json: %v %+v", err, st)
+	}
+	if out := mustFailover(t, "--socket", sock, "log-level", "debug"); !strings.Contains(out, "debug") {
+		t.Errorf("log-level: %s", out)
+	}
+	out = mustFailover(t, "--socket", sock, "stress", "-n", "500", "-c", "8")
+	t.Logf("failover stress -n 500 -c 8:\n%s", out)
+	if !strings.Contains(out, "errors: 0") {
+		t.Errorf("stress: %s", out)
+	}
+
+	// watch on h2 as a pipe prints the change log; fail web on h1 shows up.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := exec.CommandContext(ctx, bin(t, "failover"), "--socket", rg.Socket("h2"), "watch", "--interval", "20ms")
+	w.Cancel = func() error { return w.Process.Signal(os.Interrupt) }
+	var wout syncBuffer
+	w.Stdout = &wout
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	mustFailover(t, "--socket", sock, "fail", "web")
+	settle(t, rg, "web", "h2", time.Now().Add(-time.Second), "fail h1 (watch)", "h1")
+	mustFailover(t, "--socket", sock, "recover", "web")
+	settle(t, rg, "web", "h1", time.Time{}, "recover h1 (watch)")
+	// Give watch two refreshes to see the last change, then stop it.
+	waitFor(t, "watch to log web back on h1", func(context.Context) (bool, string) {
+		return strings.Contains(wout.String(), "-> recover (owner h1)"), "watch printed so far:\n" + wout.String()
+	})
+	cancel()
+	w.Wait()
+	if !strings.Contains(wout.String(), "up (owner h2)") {
+		t.Errorf("watch did not log h2 taking web:\n%s", wout.String())
+	}
+	t.Logf("failover watch on h2:\n%s", wout.String())
+}
+
+// syncBuffer is a strings.Builder safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
