@@ -16,9 +16,8 @@
 //     kernel lifetime of the address. With Config.Lifetime > 0 the address
 //     carries valid_lft = preferred_lft = Lifetime, so an owner that dies or
 //     hangs loses it without anyone's help. The kernel checks IPv4
-//     lifetimes on whole-second ticks: measured in the lab, an unrefreshed
-//     address with Lifetime L is gone after at most L+1 s (L=2 s: 2.0–3.0 s,
-//     see docs/design.md). The owner must call Ensure every
+//     lifetimes on whole-second ticks: an unrefreshed address with Lifetime
+//     L is gone after L−20 ms to L+1 s (measured for L=2 s: 2.01–2.92 s). The owner must call Ensure every
 //     Config.EnsureEvery (Lifetime/4).
 //   - Release and Cleanup remove exactly our address: same IP, same prefix
 //     length and, if configured, the same label. They never touch another
@@ -28,9 +27,12 @@
 //     gratuitous ARP for the address leaves after Release returns.
 //   - Announce sends both gratuitous ARP forms (request and reply) per
 //     round, AnnounceCount rounds AnnounceInterval apart, the first at
-//     once; it refuses (ErrNotPresent) when the address is not on the
-//     interface. It blocks for (AnnounceCount-1)*AnnounceInterval: run it on
-//     its own goroutine if the caller's loop must not wait.
+//     once. Each round first checks that the address is still on the
+//     interface; the first round fails with ErrNotPresent if it is not, a
+//     later one ends the call quietly. Announce blocks for
+//     (AnnounceCount-1)*AnnounceInterval: run it on its own goroutine if the
+//     caller's loop must not wait. Release (and Close) stop it: it then
+//     returns nil; the caller's ctx ending makes it return ctx.Err().
 //   - Probe sends an RFC 5227 ARP probe (sender IP 0.0.0.0) and returns the
 //     MAC of another host answering for the VIP within ProbeWindow, or nil.
 //
@@ -65,9 +67,18 @@
 // # Concurrency
 //
 // Linux is safe for concurrent use. Ensure, Release and Cleanup are
-// serialised by a mutex; Present, Announce, Probe, Watch and WatchCarrier
-// use their own sockets and may run at the same time. The package has no
-// package-level mutable state and starts no goroutine that outlives a call,
-// except the short-lived drain of a link subscription after WatchCarrier
-// returns.
+// serialised by a mutex, and announcement rounds never overlap Release.
+// Present, Probe, Watch and WatchCarrier use their own sockets and may run
+// at the same time. Announce shares one send-only ARP socket per manager
+// (closing an AF_PACKET socket costs 7–15 ms); Close releases it and is
+// idempotent. The package has no package-level mutable state and starts no
+// goroutine that outlives a call, except the short-lived drain of a link
+// subscription after WatchCarrier returns.
+//
+// # Measured (lab, kernel 6.18)
+//
+// Ensure+Announce ≈170 µs, Ensure refresh ≈60–80 µs, Release ≈100–140 µs; a
+// client's neighbor entry follows a move in p50 0.8 ms / p99 1.8 ms; an
+// unrefreshed 2 s VIP is gone after 2.0–2.9 s. Details in docs/design.md,
+// section "VIP lifetime and announce".
 package vip
