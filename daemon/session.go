@@ -352,11 +352,6 @@ func (s *session) run(ctx context.Context) (err error) {
 // VIP refresh timers.
 func (s *session) nextWake(now time.Time) time.Time {
 	w := s.nextBeat
-	for _, rt := range s.paths {
-		if rt.p != nil && rt.next.Before(w) {
-			w = rt.next
-		}
-	}
 	if dl := s.core.NextDeadline(); dl.Before(w) {
 		w = dl
 	}
@@ -421,20 +416,21 @@ func ensureEvery(sc ServiceConfig) time.Duration {
 	return sc.Lifetime / 4
 }
 
-// beat sends a heartbeat on every path due for one.
+// beat sends one heartbeat, the same sealed bytes (one Seq) on every UDP
+// path and on each serial path whose stretched interval has run out. Paths
+// are only sent to on these ticks: a frame sealed for one path alone would
+// show as a Seq gap, hence as loss, on the others.
 func (s *session) beat(now time.Time) {
 	s.nextBeat = now.Add(s.cfg.Timers.Interval)
-	var b []byte
+	b, err := s.seal(transport.KindHeartbeat, nil)
+	if err != nil {
+		s.log.Error("heartbeat not sealed", "reason", err.Error())
+		return
+	}
+	slack := s.cfg.Timers.Interval / 2
 	for _, rt := range s.paths {
-		if rt.p == nil || now.Before(rt.next) {
+		if rt.p == nil || now.Before(rt.next.Add(-slack)) {
 			continue
-		}
-		if b == nil {
-			var err error
-			if b, err = s.seal(transport.KindHeartbeat, nil); err != nil {
-				s.log.Error("heartbeat not sealed", "reason", err.Error())
-				return
-			}
 		}
 		rt.next = now.Add(rt.interval)
 		s.send(rt, b)
