@@ -1,0 +1,58 @@
+// Package daemon is failoverd's shell around the pure decision core: it loads
+// the configuration, opens the heartbeat paths, manages the virtual IPs and
+// serves the control API, all under one Daemon.Run.
+//
+// # Configuration
+//
+// LoadConfig reads one TOML file per host (see failover.toml.example at the
+// top of the repository). DefaultConfig, DefaultPath and DefaultService hold
+// the defaults, each with its reason. Every problem in a file is reported at
+// once (errors.Join of *Problem), each as "file:line: key: what is wrong";
+// unknown keys are rejected with a suggestion, and cross-field sense is
+// checked (deadtime > 2 x interval, every peer on a path, priorities name
+// known nodes, the VIP is nobody's host address, the service NIC carries a
+// UDP path).
+//
+// # Run
+//
+// Run starts, in the original's order, the state (core and control socket),
+// the address service (one vip manager per service; a stale copy of a VIP left
+// by a crashed run is removed and reported), then the peers (every path; one
+// that fails to open is logged and the others run) and the link watcher.
+//
+// One goroutine, the loop, owns the quorum.Core. It selects over admitted
+// frames from the path readers, carrier events, probe results, control API
+// requests, SIGHUP reloads, ctx and one timer set to the earliest of the next
+// heartbeat, Core.NextDeadline and the VIP refresh times, so a deadtime
+// expires within the timer's precision rather than on a coarse tick. Frames
+// are authenticated and replay-checked in the reader goroutines
+// (transport.Gate); our own frames are dropped in the loop. Actions are
+// carried out in order: AddVIP = Ensure, one gratuitous ARP pair at once and
+// the rest in the background; RemoveVIP = Release; Probe runs on its own
+// goroutine and comes back as quorum.Probed; Send seals one control frame and
+// sends it on every path at once. While we own a VIP, Ensure runs every
+// lifetime/4 and Announce every announce_refresh.
+//
+// Cancelling ctx is a planned hand-over: the core's Shutdown actions run
+// (release, then tell the peers), the loop waits up to 300ms for the peer's
+// Ack, any VIP still held is released, and Run returns nil. A reload that
+// changes only log settings applies at once; any other valid change restarts
+// the core and paths while the VIPs we hold stay in place (the new core claims
+// them again or they are released after its startup listen). An invalid file
+// is logged and the running config kept.
+//
+// # Control API
+//
+// The API (routes and types in package client) is served on a unix socket,
+// mode 0600, removed at exit; a stale socket from a crashed daemon is
+// replaced, a live one makes Run fail with "another failoverd is running".
+// status_listen adds a read-only TCP listener whose requests must carry an
+// HMAC under the cluster key.
+//
+// # Concurrency and platforms
+//
+// A Daemon is run once; its API handlers reach the core only through the
+// loop. The package has no package-level mutable state; the logger, level and
+// network access come in through Options. Linux-only code is in _linux.go
+// files; elsewhere Run fails with a clear error.
+package daemon
