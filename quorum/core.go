@@ -728,7 +728,7 @@ func (c *Core) step(s *service) {
 		}
 		s.failbackSince = time.Time{}
 		if c.best(s, "") == c.cfg.Self {
-			s.holdUntil = c.now.Add(s.spec.IndoubtHold)
+			s.holdUntil = c.now.Add(c.hold(s))
 			c.setState(s, StateIndoubt, c.whyFree(s))
 			c.emit(SendHeartbeat{})
 		}
@@ -768,6 +768,18 @@ func (c *Core) step(s *service) {
 			c.send(CtlReclaim, name, hs[0].name)
 		}
 	}
+}
+
+// hold is how long we stay indoubt before probing: the configured hold, but
+// at least the longest path interval. Our indoubt heartbeat goes out at once,
+// so any node that decided to claim at the same moment has heard us, and we
+// it, before either probes; the lower one then stands down.
+func (c *Core) hold(s *service) time.Duration {
+	h := s.spec.IndoubtHold
+	for _, p := range c.cfg.Paths {
+		h = max(h, p.Interval)
+	}
+	return h
 }
 
 // resendEvery is how often an unanswered reclaim is repeated: the longest

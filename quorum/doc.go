@@ -20,7 +20,8 @@
 //   - A node claims a service only when no live peer advertises it up, it
 //     is the highest-ranked eligible node it can see (priority, then the
 //     smaller name), the startup listen is over, the indoubt hold has passed
-//     and a Probe found nobody answering for the address.
+//     (at least the longest path interval, whatever IndoubtHold says) and a
+//     Probe found nobody answering for the address.
 //   - Planned hand-over (operator fail, unhealthy service, shutdown) and
 //     reclaim are hand-offs: the holder emits RemoveVIP before it sends
 //     CtlRelease, and the taker emits AddVIP only on receiving it. The

@@ -70,7 +70,7 @@ func propertyRun(t *testing.T, seed uint64) bool {
 			Priorities:    map[string]int{},
 			Failback:      rng.IntN(2) == 0,
 			FailbackDelay: ms(100 * rng.IntN(10)),
-			IndoubtHold:   ms(50 + 10*rng.IntN(10)),
+			IndoubtHold:   ms(10 * rng.IntN(15)),
 		}
 		if rng.IntN(2) == 0 {
 			sv.Path = s.paths[0].Name
