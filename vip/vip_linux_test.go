@@ -583,7 +583,7 @@ const helperEnv = "FAILOVER_VIP_HELPER"
 // binary with it inside h1's namespace as the owning "daemon", which
 // refreshes the VIP every EnsureEvery and says so on stdout.
 func TestHelperOwner(t *testing.T) {
-	if os.Getenv(helperEnv) == "" {
+	if os.Getenv(helperEnv) != "owner" {
 		t.Skip("helper process for TestPrivilegedSIGKILLedOwner")
 	}
 	h, err := netlink.NewHandle()
@@ -603,7 +603,7 @@ func TestPrivilegedSIGKILLedOwner(t *testing.T) {
 	h := l.Host("h1")
 	ch := addrGone(t, h)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperOwner$", "-test.count=1")
-	cmd.Env = append(os.Environ(), helperEnv+"=1")
+	cmd.Env = append(os.Environ(), helperEnv+"=owner")
 	out, err := cmd.StdoutPipe()
 	must(t, err)
 	must(t, h.Start(cmd))
@@ -773,4 +773,58 @@ func TestPrivilegedReleaseStopsAnnounce(t *testing.T) {
 			t.Fatalf("gratuitous ARP %v after Release returned", time.Since(released))
 		}
 	}
+}
+
+// TestHelperUnprivileged is not a test: TestPrivilegedPermissionErrors runs
+// the test binary with it as an unprivileged user inside h1 and reads the
+// errors it prints.
+func TestHelperUnprivileged(t *testing.T) {
+	if os.Getenv(helperEnv) != "unprivileged" {
+		t.Skip("helper process for TestPrivilegedPermissionErrors")
+	}
+	h, err := netlink.NewHandle()
+	must(t, err)
+	m, err := vip.NewLinux(h, testConfig(vip4))
+	must(t, err)
+	fmt.Println("ensure:", m.Ensure(context.Background()))
+	_, err = m.Probe(context.Background())
+	fmt.Println("probe:", err)
+}
+
+func TestPrivilegedPermissionErrors(t *testing.T) {
+	lab.Require(t)
+	if os.Getuid() != 0 || os.Getenv("FAILOVER_LAB_USERNS") != "" {
+		// Only uid 0 is mapped in the lab's user namespace.
+		t.Skip("needs real root to run a helper as another user")
+	}
+	l := lab.NewT(t, lab.Options{Hosts: 1, NoClient: true})
+	// The test binary lives in a private build directory: copy it where an
+	// unprivileged user may run it.
+	dir, err := os.MkdirTemp("", "vip-perm-")
+	must(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	must(t, os.Chmod(dir, 0o755))
+	self, err := os.ReadFile("/proc/self/exe")
+	must(t, err)
+	bin := dir + "/vip.test"
+	must(t, os.WriteFile(bin, self, 0o755))
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "-test.run=^TestHelperUnprivileged$", "-test.count=1")
+	cmd.Env = append(os.Environ(), helperEnv+"=unprivileged")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	must(t, l.Host("h1").Start(cmd))
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("helper: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{
+		"ensure: vip: add 198.18.1.100/32 on eth0: operation not permitted (missing CAP_NET_ADMIN)",
+		"probe: vip: probe 198.18.1.100/32 on eth0: open ARP socket: ",
+		"(missing CAP_NET_RAW)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("helper output lacks %q:\n%s", want, out.String())
+		}
+	}
+	t.Logf("unprivileged errors:\n%s", out.String())
 }
