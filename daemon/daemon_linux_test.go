@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,6 +49,8 @@ type labDaemon struct {
 	cancel context.CancelFunc
 	done   chan error
 	log    *syncBuf
+	reload chan struct{}
+	file   string
 }
 
 // stop is a planned shutdown; it waits for Run to return.
@@ -107,7 +110,8 @@ priority = {%s = %d, %s = %d}
 func startLabDaemon(t *testing.T, l *lab.Lab, dir, self, peer string) *labDaemon {
 	t.Helper()
 	h := l.Host(self)
-	cfg, err := LoadConfig(labConfig(t, dir, l, self, peer, map[string]int{"h1": 100, "h2": 50}))
+	file := labConfig(t, dir, l, self, peer, map[string]int{"h1": 100, "h2": 50})
+	cfg, err := LoadConfig(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,12 +119,13 @@ func startLabDaemon(t *testing.T, l *lab.Lab, dir, self, peer string) *labDaemon
 	lv := new(slog.LevelVar)
 	log := slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: lv}))
 	ready := make(chan struct{})
-	d, err := New(cfg, Options{Logger: log, Level: lv, Net: NewNet(h.Netlink(), h.NS(), h.Do), Ready: func() { close(ready) }})
+	reload := make(chan struct{})
+	d, err := New(cfg, Options{Logger: log, Level: lv, Net: NewNet(h.Netlink(), h.NS(), h.Do), Ready: func() { close(ready) }, Reload: reload})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ld := &labDaemon{name: self, host: h, sock: cfg.ControlSocket, cancel: cancel, done: make(chan error, 1), log: buf}
+	ld := &labDaemon{name: self, host: h, sock: cfg.ControlSocket, cancel: cancel, done: make(chan error, 1), log: buf, reload: reload, file: file}
 	go func() { ld.done <- d.Run(ctx) }()
 	select {
 	case <-ready:
@@ -279,4 +284,54 @@ func mustClient(t *testing.T, sock string) *client.Client {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+func TestPrivilegedReload(t *testing.T) {
+	lab.Require(t)
+	l := lab.NewT(t, lab.Options{Hosts: 2, Serial: [][2]int{{1, 2}}, NoClient: true})
+	dir := t.TempDir()
+	h1 := l.Host("h1")
+	d1 := startLabDaemon(t, l, dir, "h1", "h2")
+	d2 := startLabDaemon(t, l, dir, "h2", "h1")
+	waitFor(t, "VIP on the master h1", 5*time.Second, func() bool { return hasVIP(t, h1) })
+	waitFor(t, "h2 in recover", 5*time.Second, func() bool { return webState(t, d2.sock) == "recover" })
+	c := mustClient(t, d1.sock)
+	ctx := context.Background()
+	orig, err := os.ReadFile(d1.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Log level only: applied in place, same epoch.
+	os.WriteFile(d1.file, append([]byte("log_level = \"debug\"\n"), orig...), 0o644)
+	d1.reload <- struct{}{}
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.LogLevel != "debug" || st.Epoch != before.Epoch {
+		t.Errorf("after a log-level reload: level %s epoch %d, want debug and epoch %d", st.LogLevel, st.Epoch, before.Epoch)
+	}
+
+	// Invalid: kept, still running.
+	os.WriteFile(d1.file, append([]byte("log_levle = \"info\"\n"), orig...), 0o644)
+	d1.reload <- struct{}{}
+	if st, err := c.Status(ctx); err != nil || st.LogLevel != "debug" {
+		t.Errorf("after an invalid reload: %v, level %v", err, st)
+	}
+	if !strings.Contains(d1.log.String(), "config not reloaded") {
+		t.Error("invalid reload not logged")
+	}
+
+	// Structural: the core restarts (new epoch), the VIP stays with h1.
+	os.WriteFile(d1.file, []byte(strings.Replace(string(orig), "[[peer]]", "[timers]\nindoubt_hold = \"10ms\"\n\n[[peer]]", 1)), 0o644)
+	d1.reload <- struct{}{}
+	waitFor(t, "h1 restarted its core and holds web", 5*time.Second, func() bool {
+		st, err := c.Status(ctx)
+		return err == nil && st.Epoch != before.Epoch && len(st.Services) == 1 && st.Services[0].State == "up" && hasVIP(t, h1)
+	})
 }

@@ -34,6 +34,7 @@ type session struct {
 	epoch  uint64
 	seq    uint64
 	echo   map[[2]string]echo // (peer, path) -> last frame heard
+	remote map[string]remoteSvcs
 
 	rx     chan rxFrame      // from path readers
 	events chan quorum.Event // probe results
@@ -80,6 +81,12 @@ type echo struct {
 	at     time.Time
 }
 
+// remoteSvcs is the newest service list a peer advertised.
+type remoteSvcs struct {
+	epoch, seq uint64
+	svcs       []transport.ServiceView
+}
+
 type rxFrame struct {
 	pkt transport.Packet
 	f   transport.Frame
@@ -92,6 +99,7 @@ func newSession(d *Daemon, cfg *Config, nw *Net, inherited map[string]bool, firs
 		byName: map[string]*pathRT{},
 		svcs:   map[string]*svcRT{},
 		echo:   map[[2]string]echo{},
+		remote: map[string]remoteSvcs{},
 		rx:     make(chan rxFrame, 256),
 		events: make(chan quorum.Event, 64),
 		links:  make(chan transport.LinkEvent, 64),
@@ -544,6 +552,9 @@ func (s *session) heard(r rxFrame) {
 		at = time.Now()
 	}
 	s.echo[[2]string{f.Node, pkt.Path}] = echo{seq: f.Seq, sentAt: f.SentAt, at: at}
+	if r, ok := s.remote[f.Node]; !ok || f.Epoch > r.epoch || f.Epoch == r.epoch && f.Seq > r.seq {
+		s.remote[f.Node] = remoteSvcs{epoch: f.Epoch, seq: f.Seq, svcs: f.Services}
+	}
 	for _, v := range f.Views {
 		if v.Peer == s.cfg.Node && v.Path == pkt.Path && rt != nil {
 			if rtt, ok := transport.RTT(time.Now().UnixMicro(), v); ok {
@@ -835,6 +846,9 @@ func (s *session) reload() error {
 	if nc.Node != s.cfg.Node || nc.ControlSocket != s.cfg.ControlSocket {
 		s.log.Error("config not reloaded: node and control_socket need a restart; keeping the running one", "config", file)
 		return nil
+	}
+	if nc.LogFormat != s.cfg.LogFormat {
+		s.log.Warn("log_format changes take effect at the next start", "log_format", nc.LogFormat)
 	}
 	if configsEquivalent(s.cfg, nc) {
 		s.d.mu.Lock()

@@ -68,6 +68,13 @@ func (s *session) status() *client.Status {
 				cs.Present = ok
 			}
 		}
+		for _, pe := range s.cfg.Peers {
+			for _, sv := range s.remote[pe.Name].svcs {
+				if sv.Name == name {
+					cs.Remote = append(cs.Remote, client.RemoteState{Node: pe.Name, State: quorum.State(sv.State).String(), Priority: int(sv.Priority)})
+				}
+			}
+		}
 		if cs.Reason == "" && rt.err != "" {
 			cs.Reason = rt.err
 		}
