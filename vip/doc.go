@@ -19,8 +19,9 @@
 //     lifetimes on whole-second ticks: an unrefreshed address with Lifetime
 //     L is gone after L−20 ms to L+1 s (measured for L=2 s: 2.01–2.92 s). The owner must call Ensure every
 //     Config.EnsureEvery (Lifetime/4).
-//   - Release and Cleanup remove exactly our address: same IP, same prefix
-//     length and, if configured, the same label. They never touch another
+//   - Release and Cleanup remove exactly our address: same IP and same
+//     prefix length (the kernel allows only one such address per
+//     interface; its label is not compared). They never touch another
 //     address; NewLinux refuses a VIP equal to one of the host's own
 //     addresses or whose prefix covers one. An absent address is not an
 //     error. Release also stops running Announce calls first, so no

@@ -20,8 +20,9 @@ import (
 
 // Linux is the netlink and ARP/NDP implementation of Manager on one
 // *netlink.Handle. It is safe for concurrent use: address changes (Ensure,
-// Release, Cleanup) are serialised; Announce, Probe and the watchers open
-// their own sockets and may run alongside them.
+// Release, Cleanup) are serialised; Announce shares one cached send-only
+// ARP socket; Probe and the watchers open their own sockets. All may run
+// alongside each other.
 type Linux struct {
 	h    *netlink.Handle
 	cfg  Config
@@ -173,8 +174,8 @@ func (m *Linux) promoteSecondaries() error {
 	return nil
 }
 
-// Release removes exactly our address: same IP, same prefix length, and the
-// configured label if any. An absent address (or interface) is not an error.
+// Release removes exactly our address: same IP and same prefix length
+// (whatever its label). An absent address (or interface) is not an error.
 // In-flight Announce calls are stopped first, so no gratuitous ARP for the
 // address leaves after Release returns.
 func (m *Linux) Release(ctx context.Context) error {
@@ -220,8 +221,8 @@ func (m *Linux) remove(ctx context.Context, op string) (bool, error) {
 	return true, nil
 }
 
-// Present reports whether our address (same IP, prefix and label) is on
-// the interface.
+// Present reports whether our address (same IP and prefix) is on the
+// interface.
 func (m *Linux) Present(ctx context.Context) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
@@ -237,7 +238,11 @@ func (m *Linux) Present(ctx context.Context) (bool, error) {
 	return ok, err
 }
 
-// find returns our address as the kernel lists it.
+// find returns our address as the kernel lists it. The kernel keeps at most
+// one address per interface with a given IP and prefix length, so these two
+// identify it; the label is not compared (an AddrReplace does not change
+// the label of an existing address, and a stale copy with an old label must
+// still be found), but the kernel's label is passed back for the delete.
 func (m *Linux) find(link netlink.Link) (*netlink.Addr, bool, error) {
 	fam := netlink.FAMILY_V4
 	if m.cfg.Addr.Addr().Is6() {
@@ -250,9 +255,6 @@ func (m *Linux) find(link netlink.Link) (*netlink.Addr, bool, error) {
 	for _, a := range addrs {
 		p, ok := prefixOf(a)
 		if !ok || p != m.cfg.Addr {
-			continue
-		}
-		if m.cfg.Label != "" && a.Label != m.cfg.Label {
 			continue
 		}
 		del := m.nlAddr()

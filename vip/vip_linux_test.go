@@ -419,10 +419,14 @@ func TestPrivilegedCleanupRemovesStale(t *testing.T) {
 	r := newRig(t, testConfig(vip4))
 	ctx := context.Background()
 	// A crashed daemon left the VIP: simulate it with a forever address.
+	// An older configuration used another label.
 	stale := testConfig(vip4)
 	stale.Lifetime = 0
+	stale.Label = "eth0:9"
 	must(t, newManager(t, r.h1, stale).Ensure(ctx))
-	m := newManager(t, r.h1, testConfig(vip4)) // the restarted daemon
+	cfg := testConfig(vip4)
+	cfg.Label = "eth0:1"
+	m := newManager(t, r.h1, cfg) // the restarted daemon
 	removed, err := m.Cleanup(ctx)
 	must(t, err)
 	if !removed {
