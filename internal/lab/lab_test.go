@@ -125,4 +125,3 @@ func TestImpossibleTopology(t *testing.T) {
 		t.Logf("New(%+v): %v", o, err)
 	}
 }
-

@@ -1,0 +1,221 @@
+package lab_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.bug.st/serial"
+
+	"github.com/failover-ha/failover/internal/lab"
+)
+
+func openPort(t *testing.T, path string) serial.Port {
+	t.Helper()
+	p, err := serial.Open(path, &serial.Mode{BaudRate: 115200})
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	if err := p.ResetInputBuffer(); err != nil {
+		t.Fatalf("reset %s: %v", path, err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func openCable(t *testing.T, c *lab.Cable) (a, b serial.Port) {
+	t.Helper()
+	if c == nil {
+		t.Fatal("no cable")
+	}
+	pa, pb := c.Ends()
+	return openPort(t, pa), openPort(t, pb)
+}
+
+// readFull reads len(want) bytes from p within d.
+func readFull(p serial.Port, n int, d time.Duration) ([]byte, error) {
+	var got []byte
+	deadline := time.Now().Add(d)
+	buf := make([]byte, 256)
+	for len(got) < n {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return got, errors.New("timed out")
+		}
+		p.SetReadTimeout(left)
+		k, err := p.Read(buf)
+		if err != nil {
+			return got, err
+		}
+		got = append(got, buf[:k]...)
+	}
+	return got, nil
+}
+
+// roundTrip checks that bytes cross the cable both ways.
+func roundTrip(t *testing.T, a, b serial.Port, when string) {
+	t.Helper()
+	for _, d := range []struct {
+		from, to serial.Port
+		name     string
+	}{{a, b, "a->b"}, {b, a, "b->a"}} {
+		msg := []byte("hello " + d.name + " " + when)
+		if _, err := d.from.Write(msg); err != nil {
+			t.Fatalf("%s %s: write: %v", when, d.name, err)
+		}
+		got, err := readFull(d.to, len(msg), 2*time.Second)
+		if err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("%s %s: read %q, %v; want %q", when, d.name, got, err, msg)
+		}
+	}
+}
+
+// silent reports whether bytes written at either end fail to arrive: the
+// reader's timeout expires with Read returning (0, nil).
+func silent(t *testing.T, a, b serial.Port) bool {
+	t.Helper()
+	for _, d := range [][2]serial.Port{{a, b}, {b, a}} {
+		if _, err := d[0].Write([]byte("lost")); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		d[1].SetReadTimeout(200 * time.Millisecond)
+		n, err := d[1].Read(make([]byte, 16))
+		if n != 0 || err != nil {
+			t.Logf("read = %d, %v; want 0, nil", n, err)
+			return false
+		}
+	}
+	return true
+}
+
+func TestPrivilegedSerial(t *testing.T) {
+	lab.Require(t)
+	l := lab.NewT(t, lab.Options{Hosts: 3, Serial: [][2]int{{1, 2}}, NoClient: true})
+	c := l.Cable("h2", "h1")
+	if c == nil || l.Cable("h1", "h3") != nil {
+		t.Fatalf("Cable lookup wrong: h1-h2 %v, h1-h3 %v", c, l.Cable("h1", "h3"))
+	}
+	pa, pb := c.Ends()
+	if got := l.Host("h1").SerialPort("h2"); got != pa {
+		t.Errorf("h1.SerialPort(h2) = %q, want %q", got, pa)
+	}
+	if got := l.Host("h2").SerialPort("h1"); got != pb {
+		t.Errorf("h2.SerialPort(h1) = %q, want %q", got, pb)
+	}
+	if got := l.Host("h3").SerialPort("h1"); got != "" {
+		t.Errorf("h3.SerialPort(h1) = %q, want none", got)
+	}
+	a, b := openCable(t, c)
+	roundTrip(t, a, b, "fresh")
+	top := t // ports reopened in subtests must outlive them
+
+	t.Run("Cut", func(t *testing.T) {
+		if err := c.Cut(); err != nil {
+			t.Fatal(err)
+		}
+		if !silent(t, a, b) {
+			t.Errorf("cut cable carries bytes")
+		}
+		if err := c.Heal(); err != nil {
+			t.Fatal(err)
+		}
+		roundTrip(t, a, b, "after cut+heal")
+	})
+
+	t.Run("Hangup", func(t *testing.T) {
+		errc := make(chan error, 1)
+		go func() {
+			a.SetReadTimeout(serial.NoTimeout)
+			_, err := a.Read(make([]byte, 16))
+			errc <- err
+		}()
+		if err := c.Hangup(); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []serial.Port{b} {
+			p.SetReadTimeout(2 * time.Second)
+			_, err := p.Read(make([]byte, 16))
+			checkClosed(t, "idle reader", err)
+		}
+		select {
+		case err := <-errc:
+			checkClosed(t, "blocked reader", err)
+		case <-time.After(5 * time.Second):
+			t.Fatal("blocked reader still blocked 5 s after Hangup")
+		}
+		if err := c.Heal(); err != nil {
+			t.Fatal(err)
+		}
+		a.Close()
+		b.Close()
+		a, b = openCable(top, c)
+		roundTrip(t, a, b, "after hangup+heal")
+	})
+
+	t.Run("LabHeal", func(t *testing.T) {
+		if err := c.Cut(); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Heal(); err != nil {
+			t.Fatal(err)
+		}
+		roundTrip(t, a, b, "after lab heal")
+	})
+}
+
+func checkClosed(t *testing.T, who string, err error) {
+	t.Helper()
+	var pe *serial.PortError
+	if !errors.As(err, &pe) || pe.Code() != serial.PortClosed {
+		t.Errorf("%s after Hangup: err = %v, want serial.PortError PortClosed", who, err)
+	}
+}
+
+func TestPrivilegedCleanup(t *testing.T) {
+	lab.Require(t)
+	before := namedNS(t)
+	l, err := lab.New(lab.Options{Hosts: 2, Serial: [][2]int{{1, 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := osexec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "FAILOVER_LAB_ECHO="+l.Host("h1").Addr("eth0").String()+":7777")
+	if err := l.Host("h1").Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	pa, pb := l.Cable("h1", "h2").Ends()
+	dir := filepath.Dir(pa)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s := procState(cmd.Process.Pid); s != "Z" && s != "gone" {
+		t.Errorf("started process is %s after Close, want dead", s)
+	}
+	if err := cmd.Wait(); err == nil {
+		t.Errorf("started process exited cleanly; want killed")
+	}
+	for _, p := range []string{pa, pb, dir} {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s still exists after Close (%v)", p, err)
+		}
+	}
+	if after := namedNS(t); len(after) > len(before) {
+		t.Errorf("named namespaces before %v, after %v", before, after)
+	}
+	if err := l.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if err := l.Pull("h1", "eth0"); err == nil {
+		t.Errorf("Pull after Close succeeded")
+	}
+}
+
+// namedNS lists fo-* named namespaces.
+func namedNS(t *testing.T) []string {
+	m, _ := filepath.Glob("/run/netns/fo-*")
+	return m
+}
