@@ -207,13 +207,11 @@ func TestPrivilegedTwoDaemonsPowerPull(t *testing.T) {
 	if hasVIP(t, h2) {
 		t.Fatal("VIP on both hosts")
 	}
-	st, err := mustClient(t, d1.sock).Status(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(st.Peers) != 1 || st.Peers[0].State != "alive" || len(st.Peers[0].Paths) != 3 {
-		t.Errorf("h1's view of h2: %+v", st.Peers)
-	}
+	c1 := mustClient(t, d1.sock)
+	waitFor(t, "h1 sees h2 alive on all three paths", 5*time.Second, func() bool {
+		st, err := c1.Status(context.Background())
+		return err == nil && len(st.Peers) == 1 && st.Peers[0].State == "alive" && len(st.Peers[0].Paths) == 3
+	})
 
 	// Power pull: every path of h1 goes silent.
 	if err := l.Freeze("h1"); err != nil {

@@ -203,19 +203,33 @@ func newSession(d *Daemon, cfg *Config, nw *Net, inherited map[string]bool, firs
 		}
 		s.log.Info("path open", "path", pc.Name, "kind", pc.Kind, "interface", pc.Interface, "device", pc.Device)
 	}
-	if b, err := s.seal(transport.KindHeartbeat, nil); err == nil {
-		for _, rt := range s.paths {
-			if rt.cfg.Kind == "serial" {
-				// Room for the views and services to grow a little.
-				rt.interval = transport.SerialInterval(rt.cfg.Baud, len(b)+64, cfg.Timers.Interval)
-				if rt.interval != cfg.Timers.Interval {
-					s.log.Info("serial send interval stretched for the line speed", "path", rt.cfg.Name, "baud", rt.cfg.Baud, "interval", rt.interval)
-				}
-			}
+	for _, rt := range s.paths {
+		rt.interval = sendInterval(cfg, rt.cfg)
+		if rt.interval != cfg.Timers.Interval {
+			s.log.Info("serial send interval stretched for the line speed", "path", rt.cfg.Name, "baud", rt.cfg.Baud, "interval", rt.interval)
 		}
-		s.seq = 0
 	}
 	return s, nil
+}
+
+// sendInterval is how often path p carries a heartbeat: every tick for UDP;
+// for serial, transport.SerialInterval for a generous estimate of our frame
+// size, rounded up to whole ticks (frames are only sent on ticks).
+func sendInterval(cfg *Config, p PathConfig) time.Duration {
+	tick := cfg.Timers.Interval
+	if p.Kind != "serial" || tick <= 0 {
+		return tick
+	}
+	est := 64 + transport.TagLen
+	for _, sc := range cfg.Services {
+		est += 8 + len(sc.Name)
+	}
+	for _, pc := range cfg.Paths {
+		est += len(cfg.Peers) * (40 + len(pc.Name) + maxNameLen/2)
+	}
+	d := transport.SerialInterval(p.Baud, est, tick)
+	n := (d + tick - 1) / tick
+	return n * tick
 }
 
 // coreConfig is the core's view of cfg.
@@ -229,7 +243,7 @@ func coreConfig(cfg *Config) quorum.Config {
 	peerPaths := map[string][]string{}
 	for _, p := range cfg.Paths {
 		qc.Paths = append(qc.Paths, quorum.PathSpec{
-			Name: p.Name, Interval: cfg.Timers.Interval, Deadtime: cfg.Timers.Deadtime, Floor: cfg.Timers.AdaptiveFloor,
+			Name: p.Name, Interval: sendInterval(cfg, p), Deadtime: cfg.Timers.Deadtime, Floor: cfg.Timers.AdaptiveFloor,
 		})
 		peers := p.Peers
 		if peers == nil {
