@@ -107,7 +107,8 @@ func (m *Linux) Announce(ctx context.Context) error {
 	return nil
 }
 
-// sendRound sends one round if the address is still ours. Release takes
+// sendRound sends one round if the address is still ours (after our own
+// Ensure it is trusted to be; else the kernel is asked). Release takes
 // sendMu exclusively, so a round either completes before Release removes
 // the address or sees it gone: no announcement leaves after Release.
 func (m *Linux) sendRound(ctx context.Context, first bool, send func() error) error {
@@ -116,9 +117,14 @@ func (m *Linux) sendRound(ctx context.Context, first bool, send func() error) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	ok, err := m.Present(ctx)
-	if err != nil {
-		return err
+	// After our own Ensure the address is ours until Release or Cleanup
+	// (which take sendMu): skip the netlink dump on the takeover path.
+	ok := m.held.Load()
+	if !ok {
+		var err error
+		if ok, err = m.Present(ctx); err != nil {
+			return err
+		}
 	}
 	if !ok {
 		if first {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mdlayher/arp"
 	"github.com/vishvananda/netlink"
@@ -31,6 +32,7 @@ type Linux struct {
 	mu       sync.Mutex   // serialises address changes
 	sendMu   sync.RWMutex // announcement rounds (read) against Release (write)
 	promoted bool         // promote_secondaries already written
+	held     atomic.Bool  // our last Ensure succeeded and no removal since
 
 	amu       sync.Mutex
 	announces map[uint64]context.CancelFunc // in-flight Announce calls
@@ -163,6 +165,7 @@ func (m *Linux) Ensure(ctx context.Context) error {
 	if err := m.h.AddrReplace(link, m.nlAddr()); err != nil {
 		return m.opErr("add", capErr(err, capNetAdmin))
 	}
+	m.held.Store(true)
 	return nil
 }
 
@@ -201,6 +204,7 @@ func (m *Linux) remove(ctx context.Context, op string) (bool, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.held.Store(false)
 	link, err := m.link(op)
 	if errors.Is(err, errNoLink) {
 		return false, nil // the address went with the interface
