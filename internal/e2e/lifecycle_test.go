@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,11 +18,12 @@ import (
 )
 
 // SIGTERM is a planned hand-over: h1 releases and tells h2, which takes over
-// without waiting for a deadtime. The deadtime here is longer than the whole
-// wait, so a takeover that waited for it could not pass.
+// without waiting for a deadtime. The deadtime here (20s) is longer than the
+// wait for the takeover (10s), so a takeover that waited for it could not
+// pass.
 func TestPrivilegedSIGTERMHandover(t *testing.T) {
-	const deadtime = 2 * waitBound
-	rg := newRig(t, rig.Options{Interval: 100 * time.Millisecond, Deadtime: deadtime})
+	const deadtime, bound = 20 * time.Second, 10 * time.Second
+	rg := newRig(t, rig.Options{Interval: 100 * time.Millisecond, Deadtime: deadtime, Startup: time.Second})
 	settle(t, rg, "web", "h1", time.Time{}, "start")
 	allAlive(t, rg)
 	sampler := rg.Sample("web")
@@ -30,7 +32,12 @@ func TestPrivilegedSIGTERMHandover(t *testing.T) {
 	if err := rg.Signal("h1", syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	settle(t, rg, "web", "h2", t0, "SIGTERM h1 (deadtime "+deadtime.String()+")", "h1")
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	if err := rig.Poll(ctx, "web on h2 within "+bound.String()+" (deadtime "+deadtime.String()+")", rg.Settled("web", "h2", t0, "h1")); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("SIGTERM h1: web: client saw %s", rg.Prober("web").Outage(t0, time.Now()))
 	d := rg.Daemon("h1")
 	select {
 	case <-d.Done():
@@ -48,11 +55,19 @@ func TestPrivilegedSIGTERMHandover(t *testing.T) {
 	if len(overlaps) > 0 {
 		t.Errorf("VIP on two hosts at once: %v", overlaps)
 	}
+
+	// Started again, h1 reclaims.
+	t1 := time.Now()
+	if _, err := rg.StartDaemon("h1"); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, rg, "web", "h1", t1, "h1 restarted")
 }
 
-// SIGKILL leaves h1's address behind (lifetime 0: forever); h2 takes over
-// after the deadtime; a restarted h1 removes the stale address first and
-// the cluster ends with a single owner.
+// SIGKILL with a permanent address (lifetime 0) leaves h1's VIP behind, and
+// the kernel in h1 still answers ARP for it: h2 sees h1 dead but must not
+// claim an address someone answers for. A restarted h1 removes the stale
+// address before anything else and the cluster ends with a single owner.
 func TestPrivilegedSIGKILLRestart(t *testing.T) {
 	rg := newRig(t, rig.Options{ConfigHook: func(host, cfg string) string {
 		// The service table is the last one: make its address permanent,
@@ -62,31 +77,60 @@ func TestPrivilegedSIGKILLRestart(t *testing.T) {
 	settle(t, rg, "web", "h1", time.Time{}, "start")
 	allAlive(t, rg)
 
-	t0 := time.Now()
 	if err := rg.Signal("h1", syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	<-rg.Daemon("h1").Done()
-	waitFor(t, "h2 up with the VIP", func(ctx context.Context) (bool, string) {
-		s, _, err := rg.State(ctx, "h2", "web")
-		present, _ := rg.Present("h2", "web")
-		return err == nil && s == "up" && present, s
+	waitFor(t, "h2 sees h1 dead", func(ctx context.Context) (bool, string) {
+		v, paths, err := peerState(ctx, rg, "h2", "h1")
+		return err == nil && v == "dead", v + " " + fmtPaths(paths)
 	})
 	stale, _ := rg.Present("h1", "web")
-	t.Logf("after SIGKILL: h1 still has the VIP on eth0: %v (stale)", stale)
-	if o := rg.Prober("web").Outage(t0, time.Now()); true {
-		t.Logf("SIGKILL h1: client saw %s", o)
+	if !stale {
+		t.Fatal("h1's VIP is gone after SIGKILL although its lifetime is forever")
+	}
+	holders, _ := rg.Holders("web")
+	st, _ := rg.Status(context.Background(), "h2")
+	var alarms []string
+	for _, a := range st.Alarms {
+		alarms = append(alarms, a.Text)
+	}
+	t.Logf("after SIGKILL: holders %v (h1's is stale), h2's alarms %q", holders, alarms)
+	if slices.Contains(holders, "h2") {
+		t.Error("h2 claimed the VIP while h1's stale address still answered ARP (two owners)")
 	}
 
 	t1 := time.Now()
 	if _, err := rg.StartDaemon("h1"); err != nil {
 		t.Fatal(err)
 	}
-	settle(t, rg, "web", "h1", t1, "restart h1")
+	settle(t, rg, "web", "h1", t1, "h1 restarted")
 	holders, err := rg.Holders("web")
 	if err != nil || len(holders) != 1 || holders[0] != "h1" {
 		t.Errorf("holders after restart: %v %v, want [h1]", holders, err)
 	}
+}
+
+// SIGKILL with the default lifetime: h1's address expires by itself, h2
+// takes over; restarted, h1 reclaims; one owner at the end.
+func TestPrivilegedSIGKILLLifetimeExpires(t *testing.T) {
+	rg := newRig(t, rig.Options{})
+	settle(t, rg, "web", "h1", time.Time{}, "start")
+	allAlive(t, rg)
+	t0 := time.Now()
+	if err := rg.Signal("h1", syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-rg.Daemon("h1").Done()
+	settle(t, rg, "web", "h2", t0, "SIGKILL h1 (stale VIP expires after its lifetime)", "h1")
+	if present, _ := rg.Present("h1", "web"); present {
+		t.Error("h1's stale VIP is still there after h2 took over")
+	}
+	t1 := time.Now()
+	if _, err := rg.StartDaemon("h1"); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, rg, "web", "h1", t1, "h1 restarted")
 }
 
 // An invalid config: failoverd and failover check-config exit 2 and list

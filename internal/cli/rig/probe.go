@@ -45,6 +45,9 @@ type Outage struct {
 }
 
 func (o Outage) String() string {
+	if o.Longest == 0 {
+		return fmt.Sprintf("no outage (%d of %d probes lost)", o.Lost, o.Sent)
+	}
 	return fmt.Sprintf("%d ms without answer (%d of %d probes lost, %s -> %s)",
 		o.Longest.Milliseconds(), o.Lost, o.Sent, orNone(o.Before), orNone(o.After))
 }

@@ -55,6 +55,9 @@ type Options struct {
 	// Interval and Deadtime of the heartbeats; failoverd's defaults when
 	// zero.
 	Interval, Deadtime time.Duration
+	// Startup is how long a daemon listens before claiming an unannounced
+	// service; failoverd's default (3 x deadtime) when zero.
+	Startup time.Duration
 	// Logf narrates what the rig does (nil: silent).
 	Logf func(format string, args ...any)
 	// DaemonLog, when set, also receives every daemon's log lines, each
