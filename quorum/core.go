@@ -293,18 +293,18 @@ func (c *Core) heard(e Heard) {
 		if newer {
 			l.lastSeq = e.Seq
 		}
+		prev := l.lastHeard
 		if e.At.After(l.lastHeard) || l.lastHeard.IsZero() {
 			l.lastHeard = e.At
 		}
 		if l.state != PathUp {
 			why := "heard"
+			if !prev.IsZero() {
+				why = "heard again after " + e.At.Sub(prev).String() + " silent"
+			}
 			if l.state == PathDown {
 				l.upSince = e.At
 				l.det.reset()
-				why = "heard again"
-				if l.lastSeq == e.Seq && l.recv == 0 {
-					why = "heard"
-				}
 			}
 			c.setPath(p, l, PathUp, why)
 		}
@@ -459,57 +459,64 @@ func (c *Core) timers() {
 }
 
 func (c *Core) verdict(p *peer) {
-	to := PeerUnknown
-	var up, down []string
-	var carrierLost []string
-	var last time.Time
+	var up, carrier, silent, never, suspect []string
+	var silentLast, suspectLast time.Time
 	for _, l := range p.links {
 		name := l.lp.spec.Name
 		switch {
 		case l.state == PathUp:
 			up = append(up, name)
-		case l.state == PathDown && !l.lp.carrier:
-			carrierLost = append(carrierLost, name)
+		case l.state == PathSuspect:
+			suspect = append(suspect, name)
+			suspectLast = latest(suspectLast, l.lastHeard)
+		case !l.lp.carrier:
+			carrier = append(carrier, name)
+		case l.lastHeard.IsZero():
+			never = append(never, name)
 		default:
-			down = append(down, name)
-		}
-		if l.lastHeard.After(last) {
-			last = l.lastHeard
+			silent = append(silent, name)
+			silentLast = latest(silentLast, l.lastHeard)
 		}
 	}
-	if p.heard {
-		switch {
-		case len(up) == len(p.links):
-			to = PeerAlive
-		case len(carrierLost) == len(p.links) || p.allDown():
-			to = PeerDead
-		default:
-			to = PeerDegraded
-		}
+	to := PeerUnknown
+	switch {
+	case !p.heard:
+	case len(up) == len(p.links):
+		to = PeerAlive
+	case p.allDown():
+		to = PeerDead
+	default:
+		to = PeerDegraded
 	}
 	if to == p.state {
 		return
 	}
-	var why string
-	switch to {
-	case PeerAlive:
-		why = "heard on every path (" + strings.Join(up, ", ") + ")"
-	case PeerDead, PeerDegraded:
-		var parts []string
-		if len(carrierLost) > 0 {
-			parts = append(parts, "carrier lost on "+strings.Join(carrierLost, ", "))
+	var parts []string
+	join := func(names []string, format string, args ...any) {
+		if len(names) > 0 {
+			parts = append(parts, strings.Join(names, ", ")+fmt.Sprintf(format, args...))
 		}
-		if len(down) > 0 {
-			parts = append(parts, strings.Join(down, ", ")+" silent for "+c.now.Sub(last).String())
-		}
-		if to == PeerDegraded && len(up) > 0 {
-			parts = append(parts, "up on "+strings.Join(up, ", "))
-		}
-		why = strings.Join(parts, "; ")
 	}
+	if to == PeerAlive {
+		join(up, " up")
+	} else {
+		join(carrier, ": carrier lost")
+		join(silent, " silent for %v", c.now.Sub(silentLast))
+		join(never, " not heard yet")
+		join(suspect, " suspect, silent for %v", c.now.Sub(suspectLast))
+		join(up, " up")
+	}
+	why := strings.Join(parts, "; ")
 	c.emit(PeerChanged{Peer: p.name, From: p.state, To: to, Reason: why})
 	p.state = to
 	p.reason = why
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func (p *peer) allDown() bool {

@@ -35,7 +35,7 @@ func runScript(t *testing.T, file, text string) {
 	lastWasExpect := false
 	failed := false
 	defer func() {
-		if failed || t.Failed() {
+		if failed || t.Failed() || os.Getenv("QUORUM_TRACE") != "" {
 			s.dumpTrace(t)
 		}
 	}()
