@@ -333,3 +333,51 @@ func TestPrivilegedReload(t *testing.T) {
 		return err == nil && st.Epoch != before.Epoch && len(st.Services) == 1 && st.Services[0].State == "up" && hasVIP(t, h1)
 	})
 }
+
+func TestPrivilegedStaleVIPCleanupAndSecondDaemon(t *testing.T) {
+	lab.Require(t)
+	l := lab.NewT(t, lab.Options{Hosts: 2, Serial: [][2]int{{1, 2}}, NoClient: true})
+	dir := t.TempDir()
+	h1, h2 := l.Host("h1"), l.Host("h2")
+
+	// A crashed h2 left the VIP behind.
+	link, err := h2.Netlink().LinkByName("eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := &netlink.Addr{IPNet: netlink.NewIPNet(testVIP.AsSlice())}
+	if err := h2.Netlink().AddrAdd(link, stale); err != nil {
+		t.Fatal(err)
+	}
+	if !hasVIP(t, h2) {
+		t.Fatal("stale VIP not in place")
+	}
+
+	startLabDaemon(t, l, dir, "h1", "h2")
+	d2 := startLabDaemon(t, l, dir, "h2", "h1")
+	if hasVIP(t, h2) {
+		t.Error("stale VIP still on h2 after its daemon started")
+	}
+	if !strings.Contains(d2.log.String(), "removed a stale VIP") {
+		t.Error("stale VIP removal not reported")
+	}
+	waitFor(t, "VIP on the master h1", 5*time.Second, func() bool { return hasVIP(t, h1) })
+
+	// A second daemon with h2's config must refuse to start.
+	cfg, err := LoadConfig(d2.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lv := new(slog.LevelVar)
+	d, err := New(cfg, Options{Logger: slog.New(slog.DiscardHandler), Level: lv, Net: NewNet(h2.Netlink(), h2.NS(), h2.Do)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "another failoverd is running") {
+		t.Errorf("second daemon: Run = %v, want \"another failoverd is running\"", err)
+	}
+	if hasVIP(t, h2) || !hasVIP(t, h1) {
+		t.Error("the refused daemon touched the VIP")
+	}
+}
