@@ -3,6 +3,7 @@ package quorum
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -278,12 +279,13 @@ func (c *Core) heard(e Heard) {
 	if l.lp.carrier {
 		newer := e.Seq > l.lastSeq
 		if newer && l.state != PathDown && !l.lastHeard.IsZero() {
-			if gap := e.At.Sub(l.lastHeard); gap > 0 && gap <= l.lp.spec.Deadtime {
+			gap := e.At.Sub(l.lastHeard)
+			if gap > 0 && gap <= l.lp.spec.Deadtime {
 				l.det.add(gap)
 			}
-		}
-		if newer && l.lastSeq > 0 {
-			l.exp += float64(e.Seq - l.lastSeq)
+			// Loss from time, not from seq: the sender's seq counts
+			// frames on all paths, and a slow path skips some by design.
+			l.exp += max(1, math.Round(float64(gap)/float64(l.lp.spec.Interval)))
 			l.recv++
 			if l.exp > 100 {
 				l.exp /= 2

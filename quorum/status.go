@@ -31,7 +31,7 @@ type PathStatus struct {
 	State     PathState     `json:"state"`
 	Carrier   bool          `json:"carrier"` // our side of the path
 	LastHeard time.Time     `json:"last_heard"`
-	Loss      float64       `json:"loss"`     // fraction of frames lost recently, 0..1
+	Loss      float64       `json:"loss"`     // recent fraction of expected frames (one per Interval) not heard, 0..1
 	Deadtime  time.Duration `json:"deadtime"` // current (adaptive) deadtime
 	OneWay    bool          `json:"one_way"`  // we hear the peer, it does not hear us
 }

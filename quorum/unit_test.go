@@ -213,3 +213,15 @@ func BenchmarkStep(b *testing.B) {
 		}
 	}
 }
+
+func TestLossEstimate(t *testing.T) {
+	c := mustNew(t, twoNodeConfig("n1"))
+	// Every other frame on eth0 is lost: 20 frames heard over 40 intervals.
+	for i := range 21 {
+		mustStep(t, c, heard(time.Duration(2*i)*ms(100), "eth0", uint64(2*i+1), StateRecover))
+	}
+	got := c.Status().Peers[0].Paths[0].Loss
+	if got < 0.45 || got > 0.55 {
+		t.Errorf("loss %.2f, want about 0.5", got)
+	}
+}
