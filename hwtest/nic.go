@@ -25,6 +25,9 @@ type NICOptions struct {
 	Progress io.Writer
 	// Session tells this run's probes from stale ones; 0 picks a random one.
 	Session uint32
+	// Warmup bounds the unmeasured warm-up before the probes, which lets ARP
+	// resolve and switches learn; default 2s.
+	Warmup time.Duration
 	// ARPTimeout bounds each of the three ARP requests per VIP; default 300ms.
 	ARPTimeout time.Duration
 }
@@ -50,6 +53,9 @@ func (o *NICOptions) defaults() {
 	}
 	if o.Session == 0 {
 		o.Session = rand.Uint32() | 1
+	}
+	if o.Warmup <= 0 {
+		o.Warmup = 2 * time.Second
 	}
 	if o.ARPTimeout <= 0 {
 		o.ARPTimeout = 300 * time.Millisecond

@@ -209,6 +209,7 @@ func (p *Prober) Run(ctx context.Context) *Report {
 			readEchoes(s, i, o.Session, clock, answers, stop)
 		}()
 	}
+	p.warmUp(ctx, clock, answers)
 	sendErrs := make([]int, len(p.socks))
 	var lastProgress time.Time
 	tick := time.NewTicker(o.Interval)
@@ -326,6 +327,59 @@ func (p *Prober) Run(ctx context.Context) *Report {
 	rec := Recommend(nicSamples(res), DefaultPolicy())
 	r.Recommendation = &rec
 	return r.Finish()
+}
+
+// warmUp sends unnumbered probes (seq 0, never counted) until every listed
+// peer answered unicast and someone answered each group, or Warmup passed:
+// neighbour resolution and switch learning are not part of the measurement.
+func (p *Prober) warmUp(ctx context.Context, clock func() int64, answers <-chan answer) {
+	type target struct {
+		path int
+		key  peerKey
+	}
+	pending := map[target]bool{}
+	for i, s := range p.socks {
+		if s == nil {
+			continue
+		}
+		if s.group != nil {
+			pending[target{i, peerKey{kind: kindMulticast}}] = true
+		}
+		for _, a := range s.path.Peers {
+			pending[target{i, peerKey{a, kindUnicast}}] = true
+		}
+	}
+	deadline := time.NewTimer(p.o.Warmup)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	progress(p.o.Progress, "nic: warming up (neighbour resolution, switch learning)\n")
+	for len(pending) > 0 {
+		for t := range pending {
+			s := p.socks[t.path]
+			if t.key.kind == kindMulticast {
+				sendProbe(s, s.group, p.o.Session, 0, clock(), kindMulticast)
+			} else {
+				sendProbe(s, &net.UDPAddr{IP: t.key.addr.AsSlice(), Port: p.o.ProbePort}, p.o.Session, 0, clock(), kindUnicast)
+			}
+		}
+	wait:
+		for {
+			select {
+			case a := <-answers:
+				if a.key.kind == kindMulticast {
+					a.key.addr = netip.Addr{}
+				}
+				delete(pending, target{a.path, a.key})
+			case <-tick.C:
+				break wait
+			case <-deadline.C:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
 }
 
 func sendProbe(s *probeSock, dst *net.UDPAddr, session, seq uint32, now int64, kind byte) bool {

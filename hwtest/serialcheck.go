@@ -294,6 +294,14 @@ func Listen(ctx context.Context, p Port, o SerialOptions) error {
 	defer tick.Stop()
 	sessions := map[uint32]int{}
 	lastReport := time.Now()
+	beacon := func() (deframer, error) {
+		d, _ := lr.snapshot()
+		v := FarView{Baud: o.Baud, Bytes: d.Bytes, Frames: d.Frames, BadFrames: d.BadFrames}
+		if _, err := p.Write(encodeSerial(frame{Type: typeBeacon, Payload: v.marshal()})); err != nil {
+			return d, fmt.Errorf("%s: write: %w", o.Port, err)
+		}
+		return d, nil
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -305,19 +313,22 @@ func Listen(ctx context.Context, p Port, o SerialOptions) error {
 			if f.Type != typeProbe {
 				continue
 			}
-			if sessions[f.Session] == 0 {
-				progress(o.Progress, "serial listen %s: answering probes of session %08x\n", o.Port, f.Session)
-			}
-			sessions[f.Session]++
 			f.Type = typeEcho
 			if _, err := p.Write(encodeSerial(f)); err != nil {
 				return fmt.Errorf("%s: write: %w", o.Port, err)
 			}
+			if sessions[f.Session] == 0 {
+				// A new initiator: tell it at once what we hear.
+				progress(o.Progress, "serial listen %s: answering probes of session %08x\n", o.Port, f.Session)
+				if _, err := beacon(); err != nil {
+					return err
+				}
+			}
+			sessions[f.Session]++
 		case <-tick.C:
-			d, _ := lr.snapshot()
-			v := FarView{Baud: o.Baud, Bytes: d.Bytes, Frames: d.Frames, BadFrames: d.BadFrames}
-			if _, err := p.Write(encodeSerial(frame{Type: typeBeacon, Payload: v.marshal()})); err != nil {
-				return fmt.Errorf("%s: write: %w", o.Port, err)
+			d, err := beacon()
+			if err != nil {
+				return err
 			}
 			if time.Since(lastReport) >= 5*time.Second {
 				lastReport = time.Now()
