@@ -229,8 +229,12 @@ func TestPrivilegedFreeze(t *testing.T) {
 	if err := l.Freeze("h2"); err != nil {
 		t.Fatal(err)
 	}
-	if s := procState(cmd.Process.Pid); s != "T" {
-		t.Errorf("h2's process state after Freeze = %s, want T (stopped)", s)
+	// SIGSTOP takes effect asynchronously: poll the state.
+	for deadline := time.Now().Add(5 * time.Second); procState(cmd.Process.Pid) != "T"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("h2's process state after Freeze = %s, want T (stopped)", procState(cmd.Process.Pid))
+		}
+		time.Sleep(time.Millisecond)
 	}
 	for _, nic := range []string{"eth0", "eth1"} {
 		if echoes(t, h1, h2, nic, 300*time.Millisecond) {

