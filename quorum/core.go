@@ -749,6 +749,8 @@ func (c *Core) step(s *service) {
 			if c.isolated {
 				why = "isolated"
 			}
+		case c.starting():
+			why = "listening: carrier just returned"
 		case len(hs) > 0:
 			why = hs[0].name + " holds " + name
 		case c.best(s, "") != c.cfg.Self:
@@ -775,6 +777,9 @@ func (c *Core) step(s *service) {
 			s.reclaimFrom = hs[0].name
 			s.reclaimResend = c.now.Add(c.resendEvery())
 			c.send(CtlReclaim, name, hs[0].name)
+		}
+		if s.state != StateReclaim {
+			c.emit(SendHeartbeat{})
 		}
 	}
 }

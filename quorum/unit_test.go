@@ -225,3 +225,25 @@ func TestLossEstimate(t *testing.T) {
 		t.Errorf("loss %.2f, want about 0.5", got)
 	}
 }
+
+func TestCarrierBackListensBeforeClaiming(t *testing.T) {
+	c := mustNew(t, twoNodeConfig("n1"))
+	mustStep(t, c, Tick{At: t0.Add(ms(500))}) // indoubt
+	mustStep(t, c, Link{At: t0.Add(ms(510)), Path: "eth1", Up: false})
+	acts := mustStep(t, c, Link{At: t0.Add(ms(520)), Path: "eth1", Up: true})
+	want := []Action{
+		StateChanged{Service: "vip1", From: StateIndoubt, To: StateRecover, Reason: "listening: carrier just returned"},
+		SendHeartbeat{},
+	}
+	if diff := cmp.Diff(want, acts); diff != "" {
+		t.Fatalf("carrier back (-want +got):\n%s", diff)
+	}
+	// Nothing until the path's deadtime has passed, then the claim restarts.
+	if got, want := c.NextDeadline(), t0.Add(ms(820)); !got.Equal(want) {
+		t.Errorf("NextDeadline %v, want %v", got.Sub(t0), want.Sub(t0))
+	}
+	acts = mustStep(t, c, Tick{At: t0.Add(ms(820))})
+	if len(acts) == 0 || acts[0].(StateChanged).To != StateIndoubt {
+		t.Errorf("after listening: %v, want indoubt", acts)
+	}
+}
