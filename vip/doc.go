@@ -28,9 +28,11 @@
 //     gratuitous ARP for the address leaves after Release returns.
 //   - Announce sends both gratuitous ARP forms (request and reply) per
 //     round, AnnounceCount rounds AnnounceInterval apart, the first at
-//     once. Each round first checks that the address is still on the
-//     interface; the first round fails with ErrNotPresent if it is not, a
-//     later one ends the call quietly. Announce blocks for
+//     once. Each round first makes sure the address is ours: after this
+//     manager's own successful Ensure it is trusted to be until Release or
+//     Cleanup (no netlink dump on the takeover path); otherwise the kernel
+//     is asked. The first round fails with ErrNotPresent if it is not ours,
+//     a later one ends the call quietly. Announce blocks for
 //     (AnnounceCount-1)*AnnounceInterval: run it on its own goroutine if the
 //     caller's loop must not wait. Release (and Close) stop it: it then
 //     returns nil; the caller's ctx ending makes it return ctx.Err().
@@ -78,8 +80,9 @@
 //
 // # Measured (lab, kernel 6.18)
 //
-// Ensure+Announce ≈170 µs, Ensure refresh ≈60–80 µs, Release ≈100–140 µs; a
-// client's neighbor entry follows a move in p50 0.8 ms / p99 1.8 ms; an
-// unrefreshed 2 s VIP is gone after 2.0–2.9 s. Details in docs/design.md,
+// Ensure+Announce ≈170–210 µs, Ensure refresh ≈60–230 µs, Release ≈100–340
+// µs (the upper ends on a loaded machine); a client's neighbor entry follows
+// a move in p50 0.2–0.8 ms, p99 1.8–10 ms; an unrefreshed 2 s VIP is gone
+// after 2.0–3.0 s. Details in docs/design.md,
 // section "VIP lifetime and announce".
 package vip

@@ -256,13 +256,18 @@ func TestPrivilegedPingAcrossMove(t *testing.T) {
 		}
 	}
 	tick := time.NewTicker(10 * time.Millisecond)
+	owner := r.m1
 	for i := range uint32(n) {
 		<-tick.C
+		if i%25 == 0 { // the owner refreshes its lifetime as the daemon does
+			must(t, owner.Ensure(ctx))
+		}
 		if i == moveAt {
 			// A planned move: the old owner has answered what it got (on a
 			// loaded machine its echo server may lag), then lets go.
 			waitFor(i-1, 5*time.Second)
 			must(t, takeover(ctx, r.m1, r.m2))
+			owner = r.m2
 		}
 		_, err := conn.WriteTo(binary.BigEndian.AppendUint32(nil, i), dst)
 		must(t, err)
