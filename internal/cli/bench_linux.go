@@ -129,8 +129,10 @@ func labBench(ctx context.Context, r *runner, c *command, args []string) error {
 	planned := &series{name: "planned hand-over (`failover fail web` on h1) → h2"}
 	reclaim := &series{name: "`failover recover web` on h1 → h1 reclaims"}
 	measure := func(s *series, act func() error, owner string, skip map[string]bool) error {
-		if _, err := d.wait(ctx, "every path alive", allAlive); err != nil {
-			return err
+		if s != back { // h1 is frozen before the thaw
+			if _, err := d.wait(ctx, "every path alive", allAlive); err != nil {
+				return err
+			}
 		}
 		t0 := time.Now()
 		if err := act(); err != nil {

@@ -300,7 +300,12 @@ func labStatus(ctx context.Context, r *runner, c *command, args []string) error 
 	if n := len(st.Outages); n > 0 {
 		fmt.Fprintln(w, "client saw (newest last):")
 		for _, o := range st.Outages[max(0, n-5):] {
-			fmt.Fprintf(w, "  %s %s: %s -> %s after %s without answer\n", o.At.Local().Format("15:04:05.000"), o.Service, orDash(o.From), o.To, o.Outage)
+			at := o.At.Local().Format("15:04:05.000")
+			if o.From == "" {
+				fmt.Fprintf(w, "  %s %s: first answer, from %s\n", at, o.Service, o.To)
+				continue
+			}
+			fmt.Fprintf(w, "  %s %s: %s -> %s after %s without answer\n", at, o.Service, o.From, o.To, o.Outage)
 		}
 	}
 	return nil

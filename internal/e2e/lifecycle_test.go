@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/failover-ha/failover/daemon/client"
 	"github.com/failover-ha/failover/internal/cli/rig"
+	"github.com/failover-ha/failover/internal/lab"
 )
 
 // SIGTERM is a planned hand-over: h1 releases and tells h2, which takes over
@@ -271,4 +273,102 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// "failover lab demo" as a user runs it: exit 0, every step PASS.
+func TestPrivilegedLabDemo(t *testing.T) {
+	lab.Require(t)
+	code, out, errs := failover(t, "lab", "demo")
+	if code != 0 || !strings.Contains(out, "PASS: every step held") {
+		t.Fatalf("failover lab demo: exit %d\n%s%s", code, out, errs)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "PASS  ") && strings.Contains(l, "ms without answer") {
+			t.Log(l)
+		}
+	}
+}
+
+// "failover lab up" in the background, driven by the other lab commands.
+func TestPrivilegedLabUpCommands(t *testing.T) {
+	lab.Require(t)
+	dir := t.TempDir()
+	labSock := filepath.Join(dir, "lab.sock")
+	sockDir := filepath.Join(dir, "run")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	up := exec.CommandContext(ctx, bin(t, "failover"), "lab", "up", "--lab-socket", labSock, "--socket-dir", sockDir)
+	up.Cancel = func() error { return up.Process.Signal(os.Interrupt) }
+	var upOut syncBuffer
+	up.Stdout, up.Stderr = &upOut, &upOut
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- up.Wait() }()
+	defer func() {
+		if t.Failed() {
+			t.Logf("failover lab up:\n%s", upOut.String())
+		}
+	}()
+	labStatus := func() LabView {
+		code, out, _ := failover(t, "lab", "status", "--json", "--lab-socket", labSock)
+		var v LabView
+		if code == 0 {
+			json.Unmarshal([]byte(out), &v)
+		}
+		return v
+	}
+	answeredBy := func(host string) func(context.Context) (bool, string) {
+		return func(context.Context) (bool, string) {
+			v := labStatus()
+			if len(v.Services) == 0 {
+				return false, "no lab status yet"
+			}
+			s := v.Services[0]
+			return s.AnsweredBy == host && slices.Equal(s.Holders, []string{host}),
+				fmt.Sprintf("held by %v, answered by %s", s.Holders, s.AnsweredBy)
+		}
+	}
+	waitFor(t, "web on h1 in lab status", answeredBy("h1"))
+	out := mustFailover(t, "--socket", filepath.Join(sockDir, "h2.sock"), "status")
+	if !strings.Contains(out, "node h2") {
+		t.Errorf("status of h2 through the lab socket dir:\n%s", out)
+	}
+	mustFailover(t, "lab", "crash", "h1", "--lab-socket", labSock)
+	waitFor(t, "the client answered by h2 after the crash", answeredBy("h2"))
+	mustFailover(t, "lab", "heal", "--lab-socket", labSock)
+	waitFor(t, "web back on h1 after heal", answeredBy("h1"))
+	mustFailover(t, "lab", "cut", "h1", "eth0", "--lab-socket", labSock)
+	waitFor(t, "web on h2 after cutting h1's eth0", answeredBy("h2"))
+	mustFailover(t, "lab", "plug", "h1", "eth0", "--lab-socket", labSock)
+	waitFor(t, "web back on h1 after plugging eth0", answeredBy("h1"))
+	if code, _, errs := failover(t, "lab", "cut", "h1", "eth7", "--lab-socket", labSock); code == 0 || !strings.Contains(errs, "eth0, eth1 or serial") {
+		t.Errorf("lab cut h1 eth7: exit %d: %s", code, errs)
+	}
+	mustFailover(t, "lab", "down", "--lab-socket", labSock)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("failover lab up after lab down: %v", err)
+		}
+	case <-time.After(waitBound):
+		t.Fatal("failover lab up did not exit after lab down")
+	}
+	if _, err := os.Stat(labSock); !os.IsNotExist(err) {
+		t.Errorf("lab socket left behind: %v", err)
+	}
+	if code, _, errs := failover(t, "lab", "status", "--lab-socket", labSock); code != 1 || !strings.Contains(errs, "no lab is running") {
+		t.Errorf("lab status after down: exit %d: %s", code, errs)
+	}
+	t.Logf("failover lab up printed:\n%s", upOut.String())
+}
+
+// LabView is the part of "failover lab status --json" the tests read.
+type LabView struct {
+	Services []struct {
+		Name       string   `json:"name"`
+		Holders    []string `json:"holders"`
+		AnsweredBy string   `json:"answered_by"`
+	} `json:"services"`
 }
