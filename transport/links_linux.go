@@ -52,7 +52,13 @@ func WatchLinks(ctx context.Context, paths map[string]string, fn func(LinkEvent)
 
 	updates := make(chan netlink.LinkUpdate, 64)
 	done := make(chan struct{})
-	defer close(done)
+	defer func() {
+		close(done)
+		go func() { // let the subscription goroutine finish its last send
+			for range updates {
+			}
+		}()
+	}()
 	var subErr error
 	sub := netlink.LinkSubscribeOptions{
 		Namespace: o.ns,

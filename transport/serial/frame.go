@@ -95,7 +95,9 @@ func NewDeframer(maxPayload int) *Deframer {
 	if maxPayload <= 0 || maxPayload > MaxPayload {
 		maxPayload = MaxPayload
 	}
-	return &Deframer{max: maxPayload}
+	// Preallocated: Feed never appends past these capacities.
+	n := maxEncoded(maxPayload)
+	return &Deframer{max: maxPayload, buf: make([]byte, 0, n), out: make([]byte, 0, n)}
 }
 
 // Reset forgets any partial frame (after the port was reopened).

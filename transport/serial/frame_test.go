@@ -91,7 +91,7 @@ func TestDeframerOverflow(t *testing.T) {
 	if len(got) != 1 || string(got[0]) != "ok" || bad < 2 {
 		t.Errorf("got %q, bad %d", got, bad)
 	}
-	if cap(d.buf) > maxEncoded(10)+16 {
+	if cap(d.buf) > maxEncoded(10) {
 		t.Errorf("deframer buffer grew to %d", cap(d.buf))
 	}
 }

@@ -15,7 +15,7 @@ func FuzzDeframe(f *testing.F) {
 				t.Fatalf("emitted %d bytes", len(p))
 			}
 		})
-		if cap(d.buf) > maxEncoded(512)+64 {
+		if cap(d.buf) > maxEncoded(512) || cap(d.out) > maxEncoded(512) {
 			t.Fatalf("buffer grew to %d", cap(d.buf))
 		}
 		// Whatever came before, a good frame after it is delivered.
@@ -24,7 +24,9 @@ func FuzzDeframe(f *testing.F) {
 		}
 		var got [][]byte
 		d.Feed(AppendFrame(nil, payload), func(p []byte) { got = append(got, bytes.Clone(p)) })
-		if len(got) != 1 || !bytes.Equal(got[0], payload) {
+		// The input may itself end in a valid frame body that the good
+		// frame's leading delimiter completes: then two frames come out.
+		if len(got) == 0 || len(got) > 2 || !bytes.Equal(got[len(got)-1], payload) {
 			t.Fatalf("good frame after %d bytes of input: got %d frames", len(stream), len(got))
 		}
 	})
