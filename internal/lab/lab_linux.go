@@ -56,6 +56,7 @@ type Host struct {
 
 	mu    sync.Mutex
 	procs []*exec.Cmd
+	dead  bool // killAll ran: Start refuses
 }
 
 type nicInfo struct {
@@ -324,12 +325,6 @@ func (h *Host) Do(fn func() error) error { return doIn(h.ns, fn) }
 // Close kills the process and its group; Freeze and Thaw stop and continue
 // it. The caller still owns cmd.Wait.
 func (h *Host) Start(cmd *exec.Cmd) error {
-	h.lab.mu.Lock()
-	closed := h.lab.closed
-	h.lab.mu.Unlock()
-	if closed {
-		return fmt.Errorf("lab: %s: start %s: lab is closed", h.name, cmd.Path)
-	}
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
@@ -337,6 +332,9 @@ func (h *Host) Start(cmd *exec.Cmd) error {
 	cmd.SysProcAttr.Pgid = 0
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.dead {
+		return fmt.Errorf("lab: %s: start %s: lab is closed", h.name, cmd.Path)
+	}
 	if err := h.Do(cmd.Start); err != nil {
 		return fmt.Errorf("lab: %s: start %s: %w", h.name, cmd.Path, err)
 	}
@@ -364,6 +362,7 @@ func (h *Host) killAll() error {
 	h.mu.Lock()
 	procs := h.procs
 	h.procs = nil
+	h.dead = true
 	h.mu.Unlock()
 	for _, c := range procs {
 		waitDead(c.Process.Pid, 5*time.Second)
