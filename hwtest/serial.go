@@ -39,10 +39,16 @@ func OpenSerial(name string, baud int) (serial.Port, error) {
 	if err := CheckBaud(baud); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	p, err := serial.Open(name, &serial.Mode{BaudRate: baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
+	unlock, err := lockPort(name)
 	if err != nil {
 		return nil, openError(name, baud, err)
 	}
+	sp, err := serial.Open(name, &serial.Mode{BaudRate: baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
+	if err != nil {
+		unlock()
+		return nil, openError(name, baud, err)
+	}
+	p := &lockedPort{Port: sp, unlock: unlock}
 	if err := p.SetReadTimeout(readTimeout); err != nil {
 		p.Close()
 		return nil, fmt.Errorf("%s: set read timeout: %w", name, err)
@@ -52,6 +58,19 @@ func OpenSerial(name string, baud int) (serial.Port, error) {
 		return nil, fmt.Errorf("%s: discard stale input: %w", name, err)
 	}
 	return p, nil
+}
+
+// lockedPort releases the advisory lock after closing the port.
+type lockedPort struct {
+	serial.Port
+	once   sync.Once
+	unlock func()
+}
+
+func (p *lockedPort) Close() error {
+	err := p.Port.Close()
+	p.once.Do(p.unlock)
+	return err
 }
 
 func openError(name string, baud int, err error) error {

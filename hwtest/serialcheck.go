@@ -166,14 +166,28 @@ func probeLine(ctx context.Context, p Port, o SerialOptions, mode string, want f
 			}
 		}
 	}
-	// Beacons keep coming while we measured; take the latest view.
-	for drained := false; !drained; {
-		select {
-		case f := <-lr.frames:
-			handle(f, 0, nil)
-		default:
-			drained = true
+	// Beacons keep coming while we measured; wait for one sent after the
+	// measurement so the far end's counters are complete.
+	if far != nil && ctx.Err() == nil {
+		prev := *far
+		timer := time.NewTimer(3 * time.Duration(max(o.BeaconEvery, 250*time.Millisecond)))
+	fresh:
+		for {
+			select {
+			case f := <-lr.frames:
+				handle(f, 0, nil)
+				if *far != prev {
+					break fresh
+				}
+			case <-timer.C:
+				break fresh
+			case <-lr.done:
+				break fresh
+			case <-ctx.Done():
+				break fresh
+			}
 		}
+		timer.Stop()
 	}
 	d, err := lr.snapshot()
 	res.BytesSent = sent
