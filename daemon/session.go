@@ -635,8 +635,20 @@ func (s *session) step(now time.Time, ev quorum.Event) {
 	s.do(now, acts)
 }
 
-// do carries out the core's actions, in order.
+// do carries out the core's actions, in order. After an Alarm about a
+// service that we still hold once the actions are done (a split brain we won:
+// the other holder must yield), the address is announced again, so clients
+// that followed the other holder's ARP come back.
 func (s *session) do(now time.Time, acts []quorum.Action) {
+	var alarmed []string
+	defer func() {
+		for _, name := range alarmed {
+			if rt := s.svcs[name]; rt != nil && rt.owning && rt.mgr != nil && s.serviceState(name) == quorum.StateUp {
+				s.log.Info("re-announcing the VIP we keep", "service", name, "vip", rt.cfg.VIP)
+				s.announceAsync(name, rt, rt.mgr, 0)
+			}
+		}
+	}()
 	for _, a := range acts {
 		switch a := a.(type) {
 		case quorum.AddVIP:
@@ -677,6 +689,9 @@ func (s *session) do(now time.Time, acts []quorum.Action) {
 		case quorum.Alarm:
 			s.log.Warn("ALARM", "service", a.Service, "peer", a.Peer, "reason", a.Text)
 			s.alarms = append(s.alarms, client.Alarm{At: now, Service: a.Service, Peer: a.Peer, Text: a.Text})
+			if a.Service != "" {
+				alarmed = append(alarmed, a.Service)
+			}
 			if len(s.alarms) > 50 {
 				s.alarms = s.alarms[len(s.alarms)-50:]
 			}
