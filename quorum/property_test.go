@@ -82,7 +82,8 @@ func propertyRun(t *testing.T, seed uint64) bool {
 		s.services = append(s.services, sv)
 	}
 	s.startup = ms(300 + 100*rng.IntN(3))
-	note("seed %d: %d nodes, paths %v, services %+v", seed, nNodes, s.paths, s.services)
+	s.latency = ms(1 + rng.IntN(30))
+	note("seed %d: %d nodes, latency %v, jitter %v, paths %v, services %+v", seed, nNodes, s.latency, s.jitter, s.paths, s.services)
 
 	for _, n := range s.nodes {
 		if rng.IntN(3) == 0 {
