@@ -58,7 +58,7 @@
 // independent paths, k is the smallest value ≥ 3 with
 // (heartbeats per year)·(Π p_i)^k ≤ 1e-6; deadtime = k·interval plus a
 // jitter margin of max(p99 − p50) + 4·jitter. The interval is the smallest
-// step ≥ 100 ms that is at least 5 × p99 RTT, 10 × jitter and, on a serial
+// step ≥ 20 ms (the daemon's default) that is at least 5 × p99 RTT, 10 × jitter and, on a serial
 // line, twice the time of a 120-byte frame.
 //
 // # Concurrency and lifetimes

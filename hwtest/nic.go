@@ -121,6 +121,9 @@ func diagnoseNIC(res NICResult, o NICOptions) []Check {
 		cs = append(cs, diagnoseLink(p))
 		linkBad := !p.Link.Exists || !p.Link.Up || !p.Link.Carrier
 		if p.SocketErr != "" {
+			if !p.Link.Exists {
+				continue // the link check already says so
+			}
 			cs = append(cs, Check{Name: "socket " + p.Name, Detail: p.SocketErr,
 				Hint: "NIC: the path's NIC must exist and hwtest needs CAP_NET_RAW for SO_BINDTODEVICE (run as root)"})
 			continue

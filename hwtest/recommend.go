@@ -27,8 +27,8 @@ type Policy struct {
 	// year caused by lost heartbeats. 1e-6: a cluster should essentially
 	// never fail over because of loss alone.
 	MaxFalsePerYear float64
-	// MinInterval is the smallest interval recommended. 100ms: shorter
-	// heartbeats cost CPU and serial bandwidth for little gain.
+	// MinInterval is the smallest interval recommended. 20ms: the daemon's
+	// default; shorter heartbeats cost CPU for little gain.
 	MinInterval time.Duration
 	// MinMisses is the smallest k (missed heartbeats before dead). 3: the
 	// daemon requires deadtime > 2 × interval.
@@ -37,7 +37,7 @@ type Policy struct {
 
 // DefaultPolicy returns the policy hwtest uses unless told otherwise.
 func DefaultPolicy() Policy {
-	return Policy{MaxFalsePerYear: 1e-6, MinInterval: 100 * time.Millisecond, MinMisses: 3}
+	return Policy{MaxFalsePerYear: 1e-6, MinInterval: 20 * time.Millisecond, MinMisses: 3}
 }
 
 // Recommendation is a timer proposal derived from measured loss and jitter.
@@ -74,7 +74,7 @@ type PathAdvice struct {
 const year = 365 * 24 * time.Hour
 
 var intervalSteps = []time.Duration{
-	100 * time.Millisecond, 200 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
+	20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
 	time.Second, 2 * time.Second, 5 * time.Second,
 }
 

@@ -151,20 +151,20 @@ func TestRecommend(t *testing.T) {
 		wantK        int
 		wantDead     time.Duration
 	}{
-		// 0/100 lost → bound 3/103; one path alone: 3.15e8 beats a year at
-		// 100ms, k = ceil(log(1e-6/3.15e8)/log(0.0291)) = 10; margin
+		// 0/100 lost → bound 3/103; one path alone: 1.58e9 beats a year at
+		// 20ms, k = ceil(log(1e-6/1.58e9)/log(0.0291)) = 10; margin
 		// 150µs + 80µs rounds up to 10ms.
-		{"one healthy path", []PathSample{healthy}, 100 * ms, 10, 1010 * ms},
+		{"one healthy path", []PathSample{healthy}, 20 * ms, 10, 210 * ms},
 		// Two such paths: p = 0.0291² → k = 5.
-		{"two healthy paths", []PathSample{healthy, {Name: "eth1", Sent: 100, P50: 50 * us, P99: 200 * us, Jitter: 20 * us}}, 100 * ms, 5, 510 * ms},
+		{"two healthy paths", []PathSample{healthy, {Name: "eth1", Sent: 100, P50: 50 * us, P99: 200 * us, Jitter: 20 * us}}, 20 * ms, 5, 110 * ms},
 		// 30 % loss beside a clean path: p = 0.0291 × 33/103 → k = 8.
-		{"one lossy path", []PathSample{healthy, {Name: "eth1", Sent: 100, Lost: 30, P50: 50 * us, P99: 300 * us, Jitter: 30 * us}}, 100 * ms, 8, 810 * ms},
+		{"one lossy path", []PathSample{healthy, {Name: "eth1", Sent: 100, Lost: 30, P50: 50 * us, P99: 300 * us, Jitter: 30 * us}}, 20 * ms, 8, 170 * ms},
 		// Slow serial line: the medium's floor sets the interval; margin
 		// 10ms + 8ms → 20ms.
 		{"serial floor", []PathSample{{Name: "ttyS0", Sent: 100, P50: 20 * ms, P99: 30 * ms, Jitter: 2 * ms, MinInterval: 250 * ms}}, 250 * ms, 10, 2520 * ms},
 		// High jitter: 5 × p99 = 300ms → the 500ms step; margin 55 + 60 → 120ms.
 		{"jittery", []PathSample{{Name: "eth0", Sent: 1000, P50: 5 * ms, P99: 60 * ms, Jitter: 15 * ms}}, 500 * ms, 6, 3000*ms + 120*ms},
-		{"dead path ignored", []PathSample{healthy, {Name: "eth1", Sent: 100, Lost: 100}}, 100 * ms, 10, 1010 * ms},
+		{"dead path ignored", []PathSample{healthy, {Name: "eth1", Sent: 100, Lost: 100}}, 20 * ms, 10, 210 * ms},
 		{"nothing usable", []PathSample{{Name: "eth1", Sent: 100, Lost: 100}}, 0, 0, 0},
 	}
 	for _, tt := range tests {
@@ -298,11 +298,11 @@ func TestReportFormatting(t *testing.T) {
 	want := "PASS  link eth0: eth0 up\n" +
 		"FAIL  path eth1 → 198.18.2.2: no answer\n" +
 		"      look at: firewall\n" +
-		"\nrecommendation: interval 100ms, deadtime 1s (k=10 missed heartbeats + 0s jitter margin)\n"
+		"\nrecommendation: interval 20ms, deadtime 200ms (k=10 missed heartbeats + 0s jitter margin)\n"
 	if !strings.HasPrefix(b.String(), want) {
 		t.Errorf("text starts\n%s\nwant\n%s", b.String(), want)
 	}
-	if !strings.HasSuffix(b.String(), "[timers]\ninterval = \"100ms\"\ndeadtime = \"1s\"\n\nnic: 1 of 2 checks failed\n") {
+	if !strings.HasSuffix(b.String(), "[timers]\ninterval = \"20ms\"\ndeadtime = \"200ms\"\n\nnic: 1 of 2 checks failed\n") {
 		t.Errorf("text ends wrong:\n%s", b.String())
 	}
 	if r.ExitCode() != 1 {
