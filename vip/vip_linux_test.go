@@ -55,7 +55,43 @@ func newRig(t testing.TB, cfg vip.Config) *rig {
 	r := &rig{l: l, h1: l.Host("h1"), h2: l.Host("h2"), client: l.Client()}
 	r.m1 = newManager(t, r.h1, cfg)
 	r.m2 = newManager(t, r.h2, cfg)
+	waitWired(t, r.client, r.h1, r.h2)
 	return r
+}
+
+// waitWired waits until from resolves every host by ARP. Right after a lab
+// is built the kernel may still drop frames on the new veths: it activates
+// a device's queue from the link-watch work, which runs at most once a
+// second, so a single gratuitous ARP or probe sent at once can vanish.
+func waitWired(t testing.TB, from *lab.Host, hosts ...*lab.Host) {
+	t.Helper()
+	var c *arp.Client
+	must(t, from.Do(func() error {
+		ifi, err := net.InterfaceByName("eth0")
+		if err != nil {
+			return err
+		}
+		c, err = arp.Dial(ifi)
+		return err
+	}))
+	defer c.Close()
+	giveUp := time.Now().Add(5 * time.Second)
+	for _, h := range hosts {
+		for answered := false; !answered; {
+			if time.Now().After(giveUp) {
+				t.Fatalf("lab: %s does not answer ARP from %s", h.Name(), from.Name())
+			}
+			must(t, c.Request(h.Addr("eth0")))
+			must(t, c.SetReadDeadline(time.Now().Add(50*time.Millisecond)))
+			for !answered {
+				p, _, err := c.Read()
+				if err != nil {
+					break // retry the request
+				}
+				answered = p.Operation == arp.OperationReply && p.SenderIP == h.Addr("eth0")
+			}
+		}
+	}
 }
 
 func newManager(t testing.TB, h *lab.Host, cfg vip.Config) *vip.Linux {
@@ -614,10 +650,10 @@ func TestHelperOwner(t *testing.T) {
 	must(t, err)
 	m, err := vip.NewLinux(h, testConfig(vip4))
 	must(t, err)
-	for {
+	refresh := time.NewTicker(testConfig(vip4).EnsureEvery()) // the daemon's refresh timer
+	for ; ; <-refresh.C {
 		must(t, m.Ensure(context.Background()))
 		fmt.Println("ensured")
-		time.Sleep(testConfig(vip4).EnsureEvery()) // the daemon's refresh timer
 	}
 }
 
