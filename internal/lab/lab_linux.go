@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -57,6 +58,11 @@ type Host struct {
 	mu    sync.Mutex
 	procs []*exec.Cmd
 	dead  bool // killAll ran: Start refuses
+
+	// starter runs functions on one thread that stays in the namespace
+	// until Close, so children started there can use Pdeathsig: they die
+	// with the lab's process even if it is killed.
+	starter chan func()
 }
 
 type nicInfo struct {
@@ -155,7 +161,25 @@ func (l *Lab) newHost(name string) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Host{lab: l, name: name, ns: ns, nics: map[string]nicInfo{}}
+	h := &Host{lab: l, name: name, ns: ns, nics: map[string]nicInfo{}, starter: make(chan func())}
+	ready := make(chan error, 1)
+	work := h.starter
+	go func() {
+		runtime.LockOSThread()
+		// No UnlockOSThread: the thread enters the host's namespace.
+		if err := netns.Set(ns); err != nil {
+			ready <- err
+			return
+		}
+		ready <- nil
+		for fn := range work {
+			fn()
+		}
+	}()
+	if err := <-ready; err != nil {
+		ns.Close()
+		return nil, fmt.Errorf("lab: %s: entering namespace: %w", name, err)
+	}
 	h.nl, err = netlink.NewHandleAt(ns)
 	if err != nil {
 		ns.Close()
@@ -255,6 +279,13 @@ func (l *Lab) allHosts() []*Host {
 }
 
 func (h *Host) close() {
+	h.mu.Lock()
+	h.dead = true
+	if h.starter != nil {
+		close(h.starter)
+		h.starter = nil
+	}
+	h.mu.Unlock()
 	if h.nl != nil {
 		h.nl.Close()
 	}
@@ -321,21 +352,28 @@ func (h *Host) NICs() []string {
 // any goroutine afterwards. The thread is discarded when fn returns.
 func (h *Host) Do(fn func() error) error { return doIn(h.ns, fn) }
 
-// Start starts cmd inside the host's namespace, in a new process group.
-// Close kills the process and its group; Freeze and Thaw stop and continue
-// it. The caller still owns cmd.Wait.
+// Start starts cmd inside the host's namespace, in a new process group,
+// with Pdeathsig SIGKILL unless cmd sets another, so the process dies with
+// the lab's process even if that is killed. Close kills the process and its
+// group; Freeze and Thaw stop and continue them. The caller still owns
+// cmd.Wait.
 func (h *Host) Start(cmd *exec.Cmd) error {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
 	cmd.SysProcAttr.Pgid = 0
+	if cmd.SysProcAttr.Pdeathsig == 0 {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.dead {
 		return fmt.Errorf("lab: %s: start %s: lab is closed", h.name, cmd.Path)
 	}
-	if err := h.Do(cmd.Start); err != nil {
+	errc := make(chan error, 1)
+	h.starter <- func() { errc <- cmd.Start() }
+	if err := <-errc; err != nil {
 		return fmt.Errorf("lab: %s: start %s: %w", h.name, cmd.Path, err)
 	}
 	h.procs = append(h.procs, cmd)
