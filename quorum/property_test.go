@@ -19,7 +19,7 @@ import (
 // Set QUORUM_SEED to replay one run; QUORUM_RUNS to change how many.
 func TestPropertyRandomFaults(t *testing.T) {
 	runs := 200
-	if testing.Short() {
+	if testing.Short() || raceEnabled { // the race detector finds nothing more in run 31
 		runs = 30
 	}
 	if v, err := strconv.Atoi(os.Getenv("QUORUM_RUNS")); err == nil {
