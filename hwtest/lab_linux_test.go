@@ -263,7 +263,11 @@ func nicLab(t *testing.T) (*lab.Lab, *NICConfig) {
 	l := lab.NewT(t, lab.Options{Hosts: 2, NoClient: true})
 	h1, h2 := l.Host("h1"), l.Host("h2")
 	cfgFor := func(self, peer *lab.Host) *NICConfig {
-		toml := fmt.Sprintf(`node = %q
+		toml := fmt.Sprintf(`cluster = "hwtest"
+node = %q
+insecure_no_auth = true
+[[peer]]
+name = %q
 [[path]]
 name = "eth0"
 kind = "udp"
@@ -280,7 +284,8 @@ unicast = ["%s:7405"]
 name = "www"
 vip = "198.18.1.100/24"
 interface = "eth0"
-`, self.Name(), peer.Addr("eth0"), peer.Addr("eth1"))
+priority = {h1 = 100, h2 = 50}
+`, self.Name(), peer.Name(), peer.Addr("eth0"), peer.Addr("eth1"))
 		c, err := ParseNICConfig(self.Name()+".toml", []byte(toml))
 		if err != nil {
 			t.Fatal(err)

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -326,11 +328,15 @@ func TestReportFormatting(t *testing.T) {
 	}
 }
 
-func TestParseNICConfig(t *testing.T) {
-	good := `
+const goodConfig = `
+cluster = "lab"
 node = "h1"
+insecure_no_auth = true
 [timers]
 interval = "200ms"
+deadtime = "1s"
+[[peer]]
+name = "h2"
 [[path]]
 name = "eth0"
 kind = "udp"
@@ -344,25 +350,29 @@ device = "/dev/ttyS0"
 [[service]]
 name = "www"
 vip = "198.18.1.100/24"
+interface = "eth0"
+priority = {h1 = 100, h2 = 50}
 `
-	c, err := ParseNICConfig("f.toml", []byte(good))
+
+func TestParseNICConfig(t *testing.T) {
+	c, err := ParseNICConfig("f.toml", []byte(goodConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Paths) != 1 || c.Paths[0].Group.String() != "239.192.0.1" || c.Paths[0].Peers[0].String() != "198.18.1.2" ||
-		len(c.VIPs) != 1 || c.Interval != 200*time.Millisecond || c.Node != "h1" {
-		t.Errorf("parsed %+v", c)
+	want := &NICConfig{File: "f.toml", Node: "h1", Interval: 200 * time.Millisecond, Deadtime: time.Second,
+		Paths: []NICPath{{Name: "eth0", Interface: "eth0", Group: netip.MustParseAddr("239.192.0.1"), Peers: []netip.Addr{netip.MustParseAddr("198.18.1.2")}}},
+		VIPs:  []VIPTarget{{Service: "www", VIP: netip.MustParsePrefix("198.18.1.100/24"), Interface: "eth0"}}}
+	if diff := cmp.Diff(want, c, cmp.Comparer(func(a, b netip.Addr) bool { return a == b }), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 	for _, tt := range []struct{ name, in, want string }{
-		{"syntax", "node = \n", "f.toml:1: "},
-		{"group", "[[path]]\nname=\"eth0\"\nmulticast=\"10.0.0.1\"\n", "f.toml: path[1] (eth0).multicast: \"10.0.0.1\" is not an IPv4 multicast group"},
-		{"unicast", "[[path]]\nname=\"eth0\"\nunicast=[\"nope\"]\n", "path[1] (eth0).unicast[1]: \"nope\" is not an IPv4 address"},
-		{"duration", "[timers]\ninterval=\"fast\"\n[[path]]\nname=\"eth0\"\nunicast=[\"198.18.1.2\"]\n", "timers.interval: \"fast\" is not a positive duration"},
-		{"no paths", "node=\"h1\"\n", "no UDP path configured"},
+		{"syntax", "node = \n", "f.toml:1"},
+		{"group", strings.Replace(goodConfig, "239.192.0.1:7405", "10.0.0.1:7405", 1), "multicast: 10.0.0.1 is not a multicast group"},
+		{"serial only", strings.Replace(goodConfig, `kind = "udp"`, `kind = "serial"`+"\ndevice = \"/dev/ttyS1\"", 1), ""},
 	} {
 		_, err := ParseNICConfig("f.toml", []byte(tt.in))
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: error %v, want it to contain %q", tt.name, err, tt.want)
+		if err == nil || !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want ErrConfig containing %q", tt.name, err, tt.want)
 		}
 	}
 }
@@ -385,7 +395,7 @@ func TestCommandUsage(t *testing.T) {
 		{[]string{"serial", "peer", "--port", "/dev/hwtest-none"}, ExitUsage, "err", "/dev/hwtest-none does not exist"},
 		{[]string{"serial", "peer", "--port", "/dev/null", "--baud", "1234"}, ExitUsage, "err", "unsupported baud 1234"},
 		{[]string{"nic"}, ExitUsage, "err", "pass --config"},
-		{[]string{"nic", "--config", "/nonexistent.toml"}, ExitUsage, "err", "/nonexistent.toml: no such file"},
+		{[]string{"nic", "--config", "/nonexistent.toml"}, ExitUsage, "err", "/nonexistent.toml: no such file or directory: pass --config"},
 		{[]string{"nic", "--bogus"}, ExitUsage, "err", "flag provided but not defined"},
 		{[]string{"frob"}, ExitUsage, "err", "unknown command"},
 	} {
