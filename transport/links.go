@@ -1,9 +1,13 @@
 package transport
 
-import "time"
+import (
+	"time"
+
+	"github.com/vishvananda/netns"
+)
 
 type watchOptions struct {
-	ns    *nsHandle
+	ns    *netns.NsHandle
 	now   func() time.Time
 	onErr func(error)
 }
@@ -20,4 +24,10 @@ func WithWatchClock(now func() time.Time) WatchOption {
 // interrupted dump, a bad message) to fn instead of dropping them.
 func WithWatchErrors(fn func(error)) WatchOption {
 	return func(o *watchOptions) { o.onErr = fn }
+}
+
+// WithNetns watches the links of the network namespace ns instead of the
+// one of the calling thread.
+func WithNetns(ns netns.NsHandle) WatchOption {
+	return func(o *watchOptions) { o.ns = &ns }
 }

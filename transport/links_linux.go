@@ -8,17 +8,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
-
-type nsHandle = netns.NsHandle
-
-// WithNetns watches the links of the network namespace ns instead of the
-// one of the calling thread.
-func WithNetns(ns netns.NsHandle) WatchOption {
-	return func(o *watchOptions) { o.ns = &ns }
-}
 
 // WatchLinks reports carrier changes of the NICs in paths (interface name →
 // path name) until ctx is done, then returns nil. It first reports the

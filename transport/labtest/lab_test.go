@@ -1,3 +1,5 @@
+//go:build linux
+
 package labtest
 
 import (
@@ -128,9 +130,14 @@ func open(t *testing.T, l *lab.Lab, name, peer string) *node {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	watchErr := make(chan error, 1)
+	nics := map[string]string{"eth0": "eth0", "eth1": "eth1"}
+	onLink := func(ev transport.LinkEvent) { n.links <- ev }
 	go func() {
-		watchErr <- transport.WatchLinks(ctx, map[string]string{"eth0": "eth0", "eth1": "eth1"},
-			func(ev transport.LinkEvent) { n.links <- ev }, transport.WithNetns(h.NS()))
+		if name == "h2" { // h2 watches from a thread inside its namespace
+			watchErr <- h.Do(func() error { return transport.WatchLinks(ctx, nics, onLink) })
+			return
+		}
+		watchErr <- transport.WatchLinks(ctx, nics, onLink, transport.WithNetns(h.NS()))
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -270,6 +277,14 @@ func TestPrivilegedCutEachPath(t *testing.T) {
 				t.Fatal(err)
 			}
 			n1.expectLinks(t, map[string]bool{nic: false})
+			if err := l.Pull("h2", nic); err != nil {
+				t.Fatal(err)
+			}
+			n2.expectLinks(t, map[string]bool{nic: false})
+			if err := l.Plug("h2", nic); err != nil {
+				t.Fatal(err)
+			}
+			n2.expectLinks(t, map[string]bool{nic: true})
 			seq, _ := n1.send(t)
 			n2.expect(t, n1, seq, without(pathNames, nic)...)
 			if err := l.Plug("h1", nic); err != nil {
