@@ -17,7 +17,9 @@
 //     carries valid_lft = preferred_lft = Lifetime, so an owner that dies or
 //     hangs loses it without anyone's help. The kernel checks IPv4
 //     lifetimes on whole-second ticks: an unrefreshed address with Lifetime
-//     L is gone after L−20 ms to L+1 s (measured for L=2 s: 2.01–2.92 s). The owner must call Ensure every
+//     L is gone after L−20 ms to L+1 s, plus workqueue delay on a busy
+//     machine (measured for L=2 s: 2.01–2.92 s quiet, up to 3.011 s at
+//     load average 17). The owner must call Ensure every
 //     Config.EnsureEvery (Lifetime/4).
 //   - Release and Cleanup remove exactly our address: same IP and same
 //     prefix length (the kernel allows only one such address per
