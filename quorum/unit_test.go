@@ -247,3 +247,67 @@ func TestCarrierBackListensBeforeClaiming(t *testing.T) {
 		t.Errorf("after listening: %v, want indoubt", acts)
 	}
 }
+
+// holder returns n1 holding vip1 with n2 alive and in recover.
+func holder(t *testing.T) *Core {
+	t.Helper()
+	c := mustNew(t, twoNodeConfig("n1"))
+	for i, p := range []string{"eth0", "eth1", "serial0"} {
+		mustStep(t, c, heard(ms(i), p, 1, StateRecover))
+	}
+	mustStep(t, c, Tick{At: t0.Add(ms(500))})
+	mustStep(t, c, Tick{At: t0.Add(ms(600))})
+	mustStep(t, c, Probed{At: t0.Add(ms(601)), Service: "vip1"})
+	for i, p := range []string{"eth0", "eth1", "serial0"} {
+		mustStep(t, c, heard(ms(602+i), p, 2, StateRecover))
+	}
+	if st := c.Status().Services[0]; st.State != StateUp {
+		t.Fatalf("setup: n1 vip1 %v (%s), want up", st.State, st.Reason)
+	}
+	return c
+}
+
+func TestPlannedHandOverRemovesBeforeReleasing(t *testing.T) {
+	at := t0.Add(ms(700))
+	tests := []struct {
+		name string
+		ev   Event
+		to   State
+		why  string
+	}{
+		{"operator fail", Command{At: at, Service: "vip1", Op: OpFail}, StateFail, "operator: fail"},
+		{"health bad", Health{At: at, Service: "vip1", Reason: "nginx down"}, StateFail, "health: nginx down"},
+		{"service NIC carrier", Link{At: at, Path: "eth0"}, StateFail, "carrier lost on service path eth0"},
+		{"shutdown", Shutdown{At: at}, StateRecover, "shutdown"},
+		{"reclaim by a lower node is ignored", Heard{At: at, Peer: "n2", Path: "eth1", Epoch: 1, Seq: 3,
+			Interval: ms(100), Control: &Control{Op: CtlReclaim, Service: "vip1", Target: "n1", Ref: 1}}, StateUp, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := holder(t)
+			acts := mustStep(t, c, tt.ev)
+			var want []Action
+			if tt.to != StateUp {
+				want = []Action{
+					RemoveVIP{Service: "vip1"},
+					StateChanged{Service: "vip1", From: StateUp, To: tt.to, Reason: tt.why},
+					Send{Control: Control{Op: CtlRelease, Service: "vip1", Target: "n2", Ref: 1}},
+					SendHeartbeat{},
+				}
+			} else {
+				want = []Action{Alarm{Service: "vip1", Peer: "n2", Text: "n2 asked for vip1 back but does not outrank us; ignored"}}
+			}
+			var got []Action
+			for _, a := range acts {
+				switch a.(type) {
+				case PathChanged, PeerChanged: // liveness noise of a carrier loss
+				default:
+					got = append(got, a)
+				}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("actions (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
