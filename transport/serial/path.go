@@ -196,6 +196,9 @@ func (p *Path) Send(b []byte) error {
 // Recv returns the next complete, CRC-checked payload. Packet.At is taken
 // right after the read that completed it.
 func (p *Path) Recv() (transport.Packet, error) {
+	if p.isClosed() {
+		return transport.Packet{}, transport.ErrClosed
+	}
 	select {
 	case pk := <-p.frames:
 		return pk, nil
