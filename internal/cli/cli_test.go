@@ -294,3 +294,27 @@ func TestPercentile(t *testing.T) {
 		}
 	}
 }
+
+func TestPlainErrorTimeout(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "slow.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	// Accepts but never answers, like a frozen daemon.
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	code, _, errs := run(t, "--socket", sock, "--timeout", "200ms", "status")
+	want := "failover: failoverd at " + sock + " did not answer in time: it is stopped, hung, overloaded or unreachable\n"
+	if code != 1 || errs != want {
+		t.Errorf("exit %d, stderr %q, want %q", code, errs, want)
+	}
+}

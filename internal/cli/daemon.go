@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/failover-ha/failover/daemon/client"
@@ -39,19 +40,18 @@ func (r *runner) dial() (*client.Client, error) {
 	return c, nil
 }
 
-// readKey reads the cluster key file as the daemon does: the file's bytes,
-// without a trailing newline.
+// readKey reads the cluster key file as the daemon does (the send key of a
+// "<id> <hex secret> [send]" file).
 func readKey(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	key, err := client.LoadKey(path)
 	if err != nil {
-		return nil, fmt.Errorf("failover: key file: %w", err)
+		return nil, usageErrorf("failover: --key-file: %v", err)
 	}
-	b = []byte(strings.TrimRight(string(b), "\r\n"))
-	if len(b) == 0 {
-		return nil, fmt.Errorf("failover: key file %s is empty", path)
-	}
-	return b, nil
+	return key, nil
 }
+
+// reOn finds the address in a client error ("GET /v1/status on ADDR: ...").
+var reOn = regexp.MustCompile(` on (\S+): `)
 
 // plainError turns an error into the one line an operator should read. The
 // daemon not running is always the client's plain sentence, never a socket
@@ -63,6 +63,14 @@ func plainError(err error) string {
 	}
 	if errors.Is(err, client.ErrNotRunning) {
 		return client.ErrNotRunning.Error()
+	}
+	var ne net.Error
+	if (errors.As(err, &ne) && ne.Timeout()) || errors.Is(err, context.DeadlineExceeded) {
+		where := ""
+		if m := reOn.FindStringSubmatch(err.Error()); m != nil {
+			where = " at " + m[1]
+		}
+		return "failover: failoverd" + where + " did not answer in time: it is stopped, hung, overloaded or unreachable"
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {

@@ -81,7 +81,13 @@ func waitFor(t *testing.T, what string, check func(ctx context.Context) (bool, s
 // are answered by owner; it logs the client-observed outage since since.
 func settle(t *testing.T, rg *rig.Rig, svc, owner string, since time.Time, event string, skip ...string) {
 	t.Helper()
-	waitFor(t, svc+" settled on "+owner, rg.Settled(svc, owner, since, skip...))
+	check := rg.Settled(svc, owner, since, skip...)
+	waitFor(t, svc+" settled on "+owner, func(ctx context.Context) (bool, string) {
+		if err := rg.Exited(skip...); err != nil {
+			t.Fatal(err)
+		}
+		return check(ctx)
+	})
 	if !since.IsZero() {
 		o := rg.Prober(svc).Outage(since, time.Now())
 		t.Logf("%s: %s: client saw %s", event, svc, o)

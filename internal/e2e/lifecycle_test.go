@@ -372,3 +372,50 @@ type LabView struct {
 		AnsweredBy string   `json:"answered_by"`
 	} `json:"services"`
 }
+
+// Remote status: the client host asks h1's TCP status listener with the
+// cluster key; a wrong key and a write request are refused.
+func TestPrivilegedRemoteStatus(t *testing.T) {
+	rg := newRig(t, rig.Options{ConfigHook: func(host, cfg string) string {
+		addr := map[string]string{"h1": "198.18.1.1:7406", "h2": "198.18.1.2:7406"}[host]
+		return strings.Replace(cfg, "\ncontrol_socket", "\nstatus_listen = \""+addr+"\"\ncontrol_socket", 1)
+	}})
+	settle(t, rg, "web", "h1", time.Time{}, "start")
+	wrong := filepath.Join(t.TempDir(), "wrong.key")
+	os.WriteFile(wrong, []byte("1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"), 0o600)
+
+	// run failover inside the client namespace.
+	inClient := func(args ...string) (int, string) {
+		cmd := exec.Command(bin(t, "failover"), args...)
+		var out syncBuffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := rg.Lab.Client().Start(cmd); err != nil {
+			t.Fatal(err)
+		}
+		err := cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), out.String()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0, out.String()
+	}
+	code, out := inClient("--host", "198.18.1.1:7406", "--key-file", rg.KeyFile(), "status")
+	if code != 0 || !strings.Contains(out, "node h1") || !strings.Contains(out, "web") {
+		t.Errorf("remote status: exit %d\n%s", code, out)
+	}
+	code, out = inClient("--host", "198.18.1.1:7406", "--key-file", wrong, "status")
+	if code != 1 || !strings.Contains(out, "refused") {
+		t.Errorf("remote status with a wrong key: exit %d\n%s", code, out)
+	}
+	code, out = inClient("--host", "198.18.1.2:7406", "--key-file", rg.KeyFile(), "fail", "web")
+	if code != 1 || !strings.Contains(out, "read-only") {
+		t.Errorf("remote fail: exit %d\n%s", code, out)
+	}
+	code, out = inClient("--host", "198.18.1.3:7406", "--key-file", rg.KeyFile(), "--timeout", "2s", "status")
+	t.Logf("remote status of a host that does not exist: exit %d: %s", code, out)
+	if code != 1 {
+		t.Errorf("remote status of nobody: exit %d", code)
+	}
+}

@@ -3,6 +3,7 @@ package rig
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -143,4 +144,29 @@ func (s *Sampler) Stop() (samples int, overlaps, seq []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.samples, slices.Clone(s.overlaps), slices.Clone(s.seq)
+}
+
+// Exited reports the first host (not in skip) whose failoverd has exited,
+// with its exit status and the last lines of its log; nil if all run.
+func (r *Rig) Exited(skip ...string) error {
+	for _, h := range r.Hosts() {
+		if slices.Contains(skip, h) {
+			continue
+		}
+		d := r.Daemon(h)
+		if d == nil {
+			continue
+		}
+		select {
+		case <-d.Done():
+			b, _ := os.ReadFile(r.LogFile(h))
+			lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+			if len(lines) > 10 {
+				lines = lines[len(lines)-10:]
+			}
+			return fmt.Errorf("failoverd in %s exited (%v); its log ends:\n%s", h, d.Err(), strings.Join(lines, "\n"))
+		default:
+		}
+	}
+	return nil
 }
