@@ -187,7 +187,7 @@ func fakeDaemon(t *testing.T) (sock string, pings *atomic.Int64) {
 		}}},
 		Services: []client.Service{{Name: "web", State: "up", Owner: "h1", VIP: "198.18.1.100/32", Interface: "eth0", Present: true, Since: now.Add(-time.Minute),
 			Remote: []client.RemoteState{{Node: "h2", State: "recover", Priority: 1}}}},
-		Mismatch: []string{"h2: interval 30ms, ours 20ms"},
+		Mismatch: []string{"h2: interval: ours 20ms, theirs 30ms"},
 	}
 	mux := http.NewServeMux()
 	reply := func(w http.ResponseWriter, v any) { json.NewEncoder(w).Encode(v) }
@@ -222,7 +222,7 @@ func TestCommandsAgainstFakeDaemon(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("status: exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"node h1", "h2", "degraded", "eth0", "down", "serial0", "web", "198.18.1.100/32", "h2=recover", "interval 30ms"} {
+	for _, want := range []string{"node h1", "h2", "degraded", "eth0", "down", "serial0", "web", "198.18.1.100/32", "h2=recover", "theirs 30ms"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status output lacks %q:\n%s", want, out)
 		}
