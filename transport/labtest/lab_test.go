@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/failover-ha/failover/transport"
 	"github.com/failover-ha/failover/transport/serial"
 	"github.com/failover-ha/failover/transport/udp"
+	"github.com/vishvananda/netlink"
 )
 
 func TestMain(m *testing.M) { lab.Main(m) }
@@ -417,4 +419,58 @@ func TestPrivilegedGarbage(t *testing.T) {
 	if rejected < 100 {
 		t.Errorf("only %d junk frames counted as rejected", rejected)
 	}
+}
+
+// TestPrivilegedMisconfigured: a bad path fails with its name and reason and
+// the good paths still open and work.
+func TestPrivilegedMisconfigured(t *testing.T) {
+	lab.Require(t)
+	l := lab.NewT(t, lab.Options{Hosts: 2, NoClient: true})
+	h1 := l.Host("h1")
+	peer := netip.AddrPortFrom(l.Host("h2").Addr("eth0"), 7402)
+	err := h1.Do(func() error {
+		addrs, err := h1.Netlink().AddrList(mustLink(h1, "eth1"), netlink.FAMILY_V4)
+		if err != nil {
+			return err
+		}
+		for _, a := range addrs {
+			if err := h1.Netlink().AddrDel(mustLink(h1, "eth1"), &a); err != nil {
+				return err
+			}
+		}
+		for _, tt := range []struct {
+			cfg  udp.Config
+			want string
+		}{
+			{udp.Config{Name: "eth7", Interface: "eth7", Peers: []netip.AddrPort{peer}}, "udp path eth7: interface eth7: "},
+			{udp.Config{Name: "eth1", Interface: "eth1", Peers: []netip.AddrPort{peer}}, "udp path eth1: interface eth1 has no IPv4 address"},
+		} {
+			if p, err := udp.New(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
+				if p != nil {
+					p.Close()
+				}
+				t.Errorf("udp.New(%+v) = %v, want %q", tt.cfg, err, tt.want)
+			}
+		}
+		p, err := udp.New(udp.Config{Name: "eth0", Interface: "eth0", Peers: []netip.AddrPort{peer}})
+		if err != nil {
+			return fmt.Errorf("good path after bad ones: %w", err)
+		}
+		return p.Close()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := serial.New(serial.Config{Name: "serial0", Port: "/dev/ttyNOPE9"}); err == nil ||
+		!strings.Contains(err.Error(), "serial path serial0: open /dev/ttyNOPE9: ") {
+		t.Errorf("serial.New on a missing tty: %v", err)
+	}
+}
+
+func mustLink(h *lab.Host, name string) netlink.Link {
+	l, err := h.Netlink().LinkByName(name)
+	if err != nil {
+		panic(err)
+	}
+	return l
 }

@@ -157,8 +157,9 @@ func (p *Path) Counters() *transport.Counters { return &p.ctr }
 
 // Send writes one framed payload. It returns transport.ErrDown while the
 // port is being reopened and transport.ErrClosed after Close. The port is
-// non-blocking: a full output buffer fails the send rather than stalling
-// the caller; a partially written frame is discarded by the receiver.
+// in blocking mode: a full output buffer (peer not reading, slow line)
+// stalls Send until it drains; a partially written frame (error midway) is
+// discarded by the receiver at the next delimiter.
 func (p *Path) Send(b []byte) error {
 	select {
 	case <-p.closed:

@@ -1,0 +1,20 @@
+// Package serial is a heartbeat path over one RS-232 line (go.bug.st/serial),
+// and the byte framing that carries sealed frames on it: each frame is
+// 0x00, COBS(frame || CRC-32), 0x00, so the receiver resynchronises at the
+// next delimiter after garbage or a truncated frame and loses at most the
+// damaged frame (docs/design.md, "Serial framing").
+//
+// Guarantees: the Deframer holds at most one encoded frame (preallocated,
+// bounded by MaxPayload) whatever the input; Read's (0, nil) is a timeout,
+// not end of file; the input buffer is reset after every open, so bytes
+// queued while the port was closed are not delivered; when the port fails
+// (adapter unplugged, PortClosed) the path reports itself down, reopens the
+// device with exponential backoff (50ms doubling to 2s by default) and
+// reports itself up again, all through the WithLinkEvents callback.
+//
+// Concurrency: a Path is safe for one concurrent sender and one concurrent
+// receiver; it runs one reader goroutine, which also calls the link event
+// callback; Close is idempotent, unblocks Recv and returns once the reader
+// goroutine has exited. A Send to a peer that stopped reading may block
+// until the line drains (the device is in blocking mode).
+package serial

@@ -1,0 +1,15 @@
+// Package udp is a heartbeat path over UDP on exactly one NIC: one socket
+// bound to the device (SO_BINDTODEVICE), sending to a multicast group joined
+// on that NIC only (TTL 1, loopback off, outgoing interface pinned) and/or to
+// listed unicast peers. Received datagrams carry the receive time taken at
+// the edge, the source and the ifindex from the control message; datagrams
+// that arrived on another NIC are dropped and counted.
+//
+// A Path is safe for one concurrent sender and one concurrent receiver;
+// Close is idempotent and unblocks Recv. New must run on a thread in the
+// network namespace that owns the NIC (the socket stays there afterwards).
+// Linux only: elsewhere New returns an "unsupported platform" error.
+//
+// Errors from New name the path and the reason; Send reports each failed
+// destination and still sends to the others. IPv6 is not supported yet.
+package udp
