@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"reflect"
-	"strings"
 	"sync"
 	"time"
 
@@ -203,6 +202,10 @@ func (d *Daemon) Command(ctx context.Context, name string, op quorum.Op) (*clien
 			return
 		}
 		now := time.Now()
+		if now.Before(s.lastAt) {
+			now = s.lastAt
+		}
+		s.lastAt = now
 		s.log.Info("operator command", "service", name, "op", op.String())
 		acts, err := s.core.Step(quorum.Command{At: now, Service: name, Op: op})
 		if err != nil {
@@ -230,9 +233,6 @@ func configsEquivalent(a, b *Config) bool {
 	x.LogLevel, y.LogLevel, x.LogFormat, y.LogFormat = "", "", "", ""
 	return reflect.DeepEqual(x, y)
 }
-
-// levelName is the lower-case slog level name.
-func levelName(l slog.Level) string { return strings.ToLower(l.String()) }
 
 // vipConfig turns a service's config into the vip package's.
 func vipConfig(s ServiceConfig) vip.Config {

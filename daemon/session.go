@@ -50,6 +50,7 @@ type session struct {
 	releasedAt time.Time
 	inherited  map[string]time.Time // VIPs kept across a reload, released at the time unless claimed
 	ready      func()               // called once the loop runs (first session only)
+	lastAt     time.Time            // time of the last event fed to the core
 }
 
 type pathRT struct {
@@ -594,9 +595,9 @@ func (s *session) heard(r rxFrame) {
 		}
 		s.log.Debug("control heard", "peer", f.Node, "path", pkt.Path, "op", c.Op.String(), "service", c.Service, "target", c.Target)
 	}
-	// Keep the core's clock monotonic: a packet stamped before the last
-	// event the core saw would be rejected as time going back.
-	s.step(time.Now(), h)
+	// The edge timestamp, unless the core already saw a later event: its
+	// clock must not go back.
+	s.step(at, h)
 }
 
 // link handles a carrier change of one of our paths.
@@ -623,9 +624,30 @@ func (s *session) link(ev transport.LinkEvent) {
 
 // step feeds one event to the core and carries out the actions.
 func (s *session) step(now time.Time, ev quorum.Event) {
-	if h, ok := ev.(quorum.Heard); ok {
-		h.At = now
-		ev = h
+	if now.Before(s.lastAt) {
+		now = s.lastAt
+	}
+	s.lastAt = now
+	switch e := ev.(type) {
+	case quorum.Heard:
+		e.At = now
+		ev = e
+	case quorum.Tick:
+		ev = quorum.Tick{At: now}
+	case quorum.Shutdown:
+		ev = quorum.Shutdown{At: now}
+	case quorum.Link:
+		e.At = now
+		ev = e
+	case quorum.Health:
+		e.At = now
+		ev = e
+	case quorum.Command:
+		e.At = now
+		ev = e
+	case quorum.Probed:
+		e.At = now
+		ev = e
 	}
 	acts, err := s.core.Step(ev)
 	if err != nil {
