@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -64,5 +65,25 @@ func TestDialRemoteNeedsKey(t *testing.T) {
 	}
 	if _, err := Dial("198.18.1.1:7406", WithKey([]byte("k"))); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestLoadKey(t *testing.T) {
+	dir := t.TempDir()
+	one := filepath.Join(dir, "one")
+	os.WriteFile(one, []byte("# cluster key\n1 00112233445566778899aabbccddeeff\n"), 0o600)
+	k, err := LoadKey(one)
+	if err != nil || len(k) != 16 || k[1] != 0x11 {
+		t.Fatalf("LoadKey(one) = %x, %v", k, err)
+	}
+	two := filepath.Join(dir, "two")
+	os.WriteFile(two, []byte("1 00112233445566778899aabbccddeeff\n2 ffeeddccbbaa99887766554433221100 send\n"), 0o600)
+	if k, err := LoadKey(two); err != nil || k[0] != 0xff {
+		t.Fatalf("LoadKey(two) = %x, %v; want the send key", k, err)
+	}
+	bad := filepath.Join(dir, "bad")
+	os.WriteFile(bad, []byte("1 nothex\n"), 0o600)
+	if _, err := LoadKey(bad); err == nil {
+		t.Fatal("LoadKey accepted a non-hex secret")
 	}
 }
