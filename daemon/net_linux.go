@@ -4,9 +4,7 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 
 	"github.com/failover-ha/failover/transport"
@@ -15,7 +13,6 @@ import (
 	"github.com/failover-ha/failover/vip"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 )
 
 // Net is the daemon's access to one host's network: a netlink handle, the
@@ -103,64 +100,17 @@ func (n *Net) openSerial(p PathConfig, link func(transport.LinkEvent)) (transpor
 }
 
 // watchLinks reports the carrier of each interface in ifaces: first the
-// current state, then each change, until ctx ends.
+// current state, then each change, until ctx ends (transport.WatchLinks).
 func (n *Net) watchLinks(ctx context.Context, ifaces map[string]bool, fn func(iface string, up bool, reason string)) error {
-	ch := make(chan netlink.LinkUpdate, 64)
-	done := make(chan struct{})
-	defer close(done)
-	errc := make(chan error, 1)
-	opts := netlink.LinkSubscribeOptions{
-		ListExisting: true,
-		ErrorCallback: func(err error) {
-			select {
-			case errc <- err:
-			default:
-			}
-		},
+	m := map[string]string{}
+	for i := range ifaces {
+		m[i] = i // reported by interface name; the session maps it to paths
 	}
+	var opts []transport.WatchOption
 	if n.ns.IsOpen() {
-		ns := n.ns
-		opts.Namespace = &ns
+		opts = append(opts, transport.WithNetns(n.ns))
 	}
-	if err := netlink.LinkSubscribeWithOptions(ch, done, opts); err != nil {
-		return fmt.Errorf("link watch: %w", err)
-	}
-	last := map[string]bool{}
-	for {
-		select {
-		case <-ctx.Done():
-			// Drain so the subscription goroutine can see done.
-			go func() {
-				for range ch {
-				}
-			}()
-			return nil
-		case err := <-errc:
-			return fmt.Errorf("link watch: %w", err)
-		case u, ok := <-ch:
-			if !ok {
-				return errors.New("link watch: subscription closed")
-			}
-			a := u.Attrs()
-			if a == nil || !ifaces[a.Name] {
-				continue
-			}
-			up := a.Flags&net.FlagUp != 0 && a.RawFlags&unix.IFF_LOWER_UP != 0
-			if u.Header.Type == unix.RTM_DELLINK {
-				up = false
-			}
-			if prev, seen := last[a.Name]; seen && prev == up {
-				continue
-			}
-			last[a.Name] = up
-			reason := "carrier"
-			if !up {
-				reason = "no carrier"
-				if a.Flags&net.FlagUp == 0 {
-					reason = "interface down"
-				}
-			}
-			fn(a.Name, up, reason)
-		}
-	}
+	return transport.WatchLinks(ctx, m, func(ev transport.LinkEvent) {
+		fn(ev.Path, ev.Up, ev.Reason)
+	}, opts...)
 }
