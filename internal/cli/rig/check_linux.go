@@ -79,7 +79,10 @@ func Poll(ctx context.Context, what string, check func(ctx context.Context) (boo
 }
 
 // Sampler watches where a service's VIP is, every few milliseconds, via
-// netlink in each host.
+// netlink in each host. An overlap is recorded when two hosts hold the
+// address in one sample and still do when read again in the reverse order,
+// so a clean hand-off between two reads is not counted; an overlap shorter
+// than one netlink read (well under a millisecond) can be missed.
 type Sampler struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -105,14 +108,13 @@ func (r *Rig) Sample(svc string, ignore ...string) *Sampler {
 				return
 			case <-t.C:
 			}
-			var holders []string
-			for _, h := range r.Hosts() {
-				if slices.Contains(ignore, h) {
-					continue
-				}
-				if ok, err := r.Present(h, svc); err == nil && ok {
-					holders = append(holders, h)
-				}
+			holders := r.holders(svc, ignore, false)
+			if len(holders) > 1 {
+				// The hosts are read one after the other, so a hand-off
+				// completing between two reads looks like an overlap.
+				// Confirm in the reverse order: an address that was
+				// released before the other was added is gone now.
+				holders = r.holders(svc, ignore, true)
 			}
 			cur := strings.Join(holders, "+")
 			if cur == "" {
@@ -130,6 +132,26 @@ func (r *Rig) Sample(svc string, ignore ...string) *Sampler {
 		}
 	}()
 	return s
+}
+
+// holders reads which hosts not in ignore hold svc's VIP, in host order or
+// reversed.
+func (r *Rig) holders(svc string, ignore []string, reverse bool) []string {
+	hosts := r.Hosts()
+	if reverse {
+		slices.Reverse(hosts)
+	}
+	var out []string
+	for _, h := range hosts {
+		if slices.Contains(ignore, h) {
+			continue
+		}
+		if ok, err := r.Present(h, svc); err == nil && ok {
+			out = append(out, h)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Stop ends sampling and returns the number of samples, the samples with
