@@ -86,6 +86,21 @@ func FuzzDeframer(f *testing.F) {
 	})
 }
 
+func FuzzCOBS(f *testing.F) {
+	f.Add([]byte{0, 1, 0, 0xff})
+	f.Add(bytes.Repeat([]byte{7}, 600))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		enc := cobsEncode(nil, b)
+		if bytes.IndexByte(enc[:len(enc)-1], 0) >= 0 || enc[len(enc)-1] != 0 {
+			t.Fatalf("encoding of %x has an inner zero or no delimiter", b)
+		}
+		dec, err := cobsDecode(enc[:len(enc)-1])
+		if err != nil || !bytes.Equal(dec, b) {
+			t.Fatalf("round trip of %x: %x, %v", b, dec, err)
+		}
+	})
+}
+
 // The UART model: equal rates are transparent; any mismatch of 2× or more
 // garbles every frame, and what arrives scores as a baud mismatch while
 // random noise does not.
