@@ -167,6 +167,20 @@ func TestPrivilegedSerialPeer(t *testing.T) {
 	}
 }
 
+// The peer test on a port that is looped back says so instead of blaming
+// the cable type.
+func TestPrivilegedSerialPeerOnLoopback(t *testing.T) {
+	c, pa, pb := cableLab(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	echoRelay(ctx, t, pb, nil)
+	a, _ := c.Ends()
+	r := Peer(ctx, pa, serialOpts(a))
+	if ch, ok := failed(r)["answer"]; !ok || !strings.Contains(ch.Detail, "our own probes come back") {
+		t.Fatalf("want the loopback diagnosis, got %+v", r.Checks)
+	}
+}
+
 func listen(ctx context.Context, p Port, o SerialOptions) <-chan error {
 	done := make(chan error, 1)
 	go func() { done <- Listen(ctx, p, o) }()

@@ -226,6 +226,9 @@ type SerialResult struct {
 	// LineRate is what the baud allows (baud/10).
 	Throughput float64 `json:"throughput_bytes_per_s"`
 	LineRate   float64 `json:"line_rate_bytes_per_s"`
+	// OwnProbesBack counts our own probes received unchanged in peer mode:
+	// the port is looped back instead of cabled to a listener.
+	OwnProbesBack int `json:"own_probes_back,omitempty"`
 	// Far is the listener's view, from its beacons (peer mode).
 	Far *FarView `json:"far,omitempty"`
 }

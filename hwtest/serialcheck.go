@@ -71,6 +71,10 @@ func probeLine(ctx context.Context, p Port, o SerialOptions, mode string, want f
 			}
 			return false
 		}
+		if f.Type == typeProbe && want != typeProbe && f.Session == o.Session {
+			res.OwnProbesBack++
+			return false
+		}
 		if f.Type != want || f.Session != o.Session || f.Seq != seq {
 			return false
 		}
@@ -245,6 +249,9 @@ func diagnoseSerial(res SerialResult, far *FarView, o SerialOptions) []Check {
 		answer.Detail = fmt.Sprintf("bytes arrive but none decode (%d bytes, baud signature %.2f: looks like noise, not a baud mismatch)",
 			res.BytesReceived, res.Signature)
 		answer.Hint = "cable: noise or a bad adapter; check nothing else writes to the far port"
+	case res.OwnProbesBack > 0:
+		answer.Detail = fmt.Sprintf("our own probes come back (%d): %s has a loopback plug, or the far end echoes at the tty level", res.OwnProbesBack, res.Port)
+		answer.Hint = "cable: remove the loopback plug and connect the null-modem cable, or use `hwtest serial loopback` to test the port alone"
 	case res.Mode == "loopback" && far != nil:
 		answer.Detail = "a listener answers instead of a loopback plug: this port is cabled to a peer"
 		answer.Hint = "cable: use `hwtest serial peer` for a cable between two hosts"

@@ -224,6 +224,7 @@ func TestDiagnoseSerial(t *testing.T) {
 		{"noise", SerialResult{Mode: "peer", Baud: 115200, Latency: Summary{Sent: 8}, BytesReceived: 300, Signature: 0.07}, nil, "answer", "looks like noise"},
 		{"far deaf", SerialResult{Mode: "peer", Latency: Summary{Sent: 8}, BytesReceived: 300, FramesDecoded: 3}, &FarView{Baud: 115200}, "answer", "hears nothing from us"},
 		{"far garbled", SerialResult{Mode: "peer", Baud: 115200, Latency: Summary{Sent: 8}, BytesReceived: 300, FramesDecoded: 3}, &FarView{Baud: 9600, Bytes: 50}, "answer", "the far end 9600"},
+		{"looped", SerialResult{Mode: "peer", Latency: Summary{Sent: 8}, BytesReceived: 700, FramesDecoded: 8, OwnProbesBack: 8}, nil, "answer", "our own probes come back (8)"},
 		{"errors", SerialResult{Mode: "loopback", Latency: ok, BytesReceived: 900, ByteErrors: 17, CorruptFrames: 2}, nil, "errors", "17 byte errors, 2 corrupt frames"},
 		{"loss", SerialResult{Mode: "peer", Latency: Summary{Sent: 10, Received: 9, Lost: 1, LossPct: 10}, BytesReceived: 900}, nil, "loss", "10.0% lost"},
 	}
