@@ -325,6 +325,7 @@ func (p *Prober) Run(ctx context.Context) *Report {
 	r := &Report{Command: "nic", NIC: &res}
 	r.Checks = diagnoseNIC(res, o)
 	rec := Recommend(nicSamples(res), DefaultPolicy())
+	rec.noteConfigured(p.cfg.Interval, p.cfg.Deadtime)
 	r.Recommendation = &rec
 	return r.Finish()
 }

@@ -163,6 +163,30 @@ func Recommend(paths []PathSample, pol Policy) Recommendation {
 	return r
 }
 
+// Assess returns the expected false failovers per year with the given
+// timers under the loss r was computed from: k = ⌊(deadtime − margin) /
+// interval⌋ heartbeats must be lost in a row on every path. It returns k = 0
+// and +Inf when the deadtime does not even cover the margin.
+func (r Recommendation) Assess(interval, deadtime time.Duration) (int, float64) {
+	if interval <= 0 || r.Interval == 0 {
+		return 0, math.Inf(1)
+	}
+	k := int((deadtime - r.Margin) / interval)
+	if k < 1 {
+		return 0, math.Inf(1)
+	}
+	return k, float64(year/interval) * math.Pow(r.LossAll, float64(k))
+}
+
+// noteConfigured adds a note comparing the configured timers with r.
+func (r *Recommendation) noteConfigured(interval, deadtime time.Duration) {
+	if interval <= 0 || deadtime <= 0 || r.Interval == 0 {
+		return
+	}
+	k, rate := r.Assess(interval, deadtime)
+	r.Notes = append(r.Notes, fmt.Sprintf("configured interval %s, deadtime %s: k=%d, expected false failovers from loss %.2g per year", interval, deadtime, k, rate))
+}
+
 func roundUp(d, to time.Duration) time.Duration {
 	if d <= 0 {
 		return 0

@@ -208,6 +208,27 @@ func TestRecommend(t *testing.T) {
 	}
 }
 
+func TestAssess(t *testing.T) {
+	ms := time.Millisecond
+	r := Recommendation{Interval: 20 * ms, Margin: 10 * ms, LossAll: 0.01}
+	tests := []struct {
+		interval, deadtime time.Duration
+		k                  int
+		rate               float64
+	}{
+		{20 * ms, 100 * ms, 4, float64(year/(20*ms)) * 1e-8},
+		{20 * ms, 210 * ms, 10, float64(year/(20*ms)) * 1e-20},
+		{200 * ms, 1000 * ms, 4, float64(year/(200*ms)) * 1e-8},
+		{20 * ms, 10 * ms, 0, math.Inf(1)},
+	}
+	for _, tt := range tests {
+		k, rate := r.Assess(tt.interval, tt.deadtime)
+		if k != tt.k || math.Abs(rate-tt.rate) > 1e-9*tt.rate && !math.IsInf(tt.rate, 1) || math.IsInf(tt.rate, 1) != math.IsInf(rate, 1) {
+			t.Errorf("Assess(%s, %s) = %d, %g; want %d, %g", tt.interval, tt.deadtime, k, rate, tt.k, tt.rate)
+		}
+	}
+}
+
 func TestDiagnoseSerial(t *testing.T) {
 	ok := Summary{Sent: 10, Received: 10, P50: time.Millisecond, P99: time.Millisecond}
 	tests := []struct {
