@@ -232,27 +232,28 @@ func TestPrivilegedCLIAgainstCluster(t *testing.T) {
 	}
 
 	// watch on h2 as a pipe prints the change log; fail web on h1 shows up.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	w := exec.CommandContext(ctx, bin(t, "failover"), "--socket", rg.Socket("h2"), "watch", "--interval", "20ms")
-	w.Cancel = func() error { return w.Process.Signal(os.Interrupt) }
+	w := exec.Command(bin(t, "failover"), "--socket", rg.Socket("h2"), "watch", "--interval", "20ms")
 	var wout syncBuffer
-	w.Stdout = &wout
+	w.Stdout, w.Stderr = &wout, &wout
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
+	defer w.Process.Kill()
+	watchSays := func(what string) func(context.Context) (bool, string) {
+		return func(context.Context) (bool, string) {
+			return strings.Contains(wout.String(), what), "watch printed so far:\n" + wout.String()
+		}
+	}
+	waitFor(t, "watch to print the status", watchSays("--- changes ---"))
 	mustFailover(t, "--socket", sock, "fail", "web")
 	settle(t, rg, "web", "h2", time.Now().Add(-time.Second), "fail h1 (watch)", "h1")
+	waitFor(t, "watch to log web up on h2", watchSays("-> up (owner h2)"))
 	mustFailover(t, "--socket", sock, "recover", "web")
 	settle(t, rg, "web", "h1", time.Time{}, "recover h1 (watch)")
-	// Give watch two refreshes to see the last change, then stop it.
-	waitFor(t, "watch to log web back on h1", func(context.Context) (bool, string) {
-		return strings.Contains(wout.String(), "-> recover (owner h1)"), "watch printed so far:\n" + wout.String()
-	})
-	cancel()
-	w.Wait()
-	if !strings.Contains(wout.String(), "up (owner h2)") {
-		t.Errorf("watch did not log h2 taking web:\n%s", wout.String())
+	waitFor(t, "watch to log web back on h1", watchSays("-> recover (owner h1)"))
+	w.Process.Signal(os.Interrupt) // Ctrl-C
+	if err := w.Wait(); err != nil {
+		t.Errorf("failover watch after Ctrl-C: %v, want exit 0", err)
 	}
 	t.Logf("failover watch on h2:\n%s", wout.String())
 }
