@@ -6,17 +6,19 @@ import (
 	"slices"
 )
 
-// Bauds lists the rates hwtest accepts; they are the standard rates every
+// standardBauds lists the rates hwtest accepts: the standard rates every
 // Linux serial driver knows.
-var standardBauds = []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600}
+func standardBauds() []int {
+	return []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600}
+}
 
 // CheckBaud returns an error naming the rate and the accepted ones if baud is
 // not a standard rate.
 func CheckBaud(baud int) error {
-	if slices.Contains(standardBauds, baud) {
+	if slices.Contains(standardBauds(), baud) {
 		return nil
 	}
-	return fmt.Errorf("unsupported baud %d: use one of %v", baud, standardBauds)
+	return fmt.Errorf("unsupported baud %d: use one of %v", baud, standardBauds())
 }
 
 // byteStats summarises the values of received bytes. A baud mismatch has a

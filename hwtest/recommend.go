@@ -73,9 +73,12 @@ type PathAdvice struct {
 
 const year = 365 * 24 * time.Hour
 
-var intervalSteps = []time.Duration{
-	20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
-	time.Second, 2 * time.Second, 5 * time.Second,
+// intervalSteps are the intervals Recommend chooses from.
+func intervalSteps() []time.Duration {
+	return []time.Duration{
+		20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
+		time.Second, 2 * time.Second, 5 * time.Second,
+	}
 }
 
 // lossBound is the loss probability Recommend assumes for a path.
@@ -135,13 +138,14 @@ func Recommend(paths []PathSample, pol Policy) Recommendation {
 		r.Notes = append(r.Notes, "no usable path: no recommendation")
 		return r
 	}
-	for _, step := range intervalSteps {
+	steps := intervalSteps()
+	for _, step := range steps {
 		if step >= interval {
 			interval = step
 			break
 		}
 	}
-	if interval > intervalSteps[len(intervalSteps)-1] {
+	if interval > steps[len(steps)-1] {
 		interval = interval.Round(time.Second)
 	}
 	n := float64(year / interval)

@@ -84,10 +84,10 @@ func openError(name string, baud int, err error) error {
 		case serial.PortNotFound:
 			return fmt.Errorf("%s does not exist: check the name with `hwtest serial list` and that the adapter is plugged in", name)
 		case serial.InvalidSpeed:
-			return fmt.Errorf("%s: baud %d not supported by this port: use one of %v", name, baud, standardBauds)
+			return fmt.Errorf("%s: baud %d not supported by this port: use one of %v", name, baud, standardBauds())
 		case serial.InvalidSerialPort:
 			if strings.Contains(pe.Error(), "speed") || strings.Contains(pe.Error(), "baud") {
-				return fmt.Errorf("%s: baud %d not supported by this port: use one of %v", name, baud, standardBauds)
+				return fmt.Errorf("%s: baud %d not supported by this port: use one of %v", name, baud, standardBauds())
 			}
 			return fmt.Errorf("%s is not a serial port (%v): check the name with `hwtest serial list`", name, pe)
 		}
