@@ -785,15 +785,19 @@ func (c *Core) step(s *service) {
 }
 
 // hold is how long we stay indoubt before probing: the configured hold, but
-// at least the longest path interval. Our indoubt heartbeat goes out at once,
-// so any node that decided to claim at the same moment has heard us, and we
-// it, before either probes; the lower one then stands down.
+// at least the shortest path interval. Our indoubt heartbeat goes out at once
+// on every path, so within one interval of the fastest path any node that
+// decided to claim at the same moment has heard us, and we it, before either
+// probes; the lower one then stands down. A slow path (serial at low baud)
+// must not slow every takeover down.
 func (c *Core) hold(s *service) time.Duration {
-	h := s.spec.IndoubtHold
+	var fastest time.Duration
 	for _, p := range c.cfg.Paths {
-		h = max(h, p.Interval)
+		if fastest == 0 || p.Interval < fastest {
+			fastest = p.Interval
+		}
 	}
-	return h
+	return max(s.spec.IndoubtHold, fastest)
 }
 
 // resendEvery is how often an unanswered reclaim is repeated: the longest
