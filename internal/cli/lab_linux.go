@@ -72,7 +72,7 @@ func (r *runner) say(format string, args ...any) {
 
 func labUp(ctx context.Context, r *runner, c *command, args []string) error {
 	fs, sock := r.labFlags(c)
-	hosts := fs.Int("hosts", 2, "number of hosts (1..16)")
+	hosts := fs.Int("hosts", 2, "number of hosts (2..16), priorities N..1 for h1..hN")
 	serial := fs.Bool("serial", true, "join neighbouring hosts with a null-modem cable")
 	failoverd := fs.String("failoverd", "", "failoverd `binary` to run (default: beside this executable, else built)")
 	sockDir := fs.String("socket-dir", DefaultLabSocketDir, "`directory` for the daemons' control sockets (HOST.sock)")
@@ -80,8 +80,8 @@ func labUp(ctx context.Context, r *runner, c *command, args []string) error {
 	if _, err := r.parseN(c, fs, args, 0, 0); err != nil {
 		return err
 	}
-	if *hosts < 1 || *hosts > lab.MaxHosts {
-		return usageErrorf("failover lab up: --hosts %d: want 1..%d", *hosts, lab.MaxHosts)
+	if *hosts < 2 || *hosts > lab.MaxHosts {
+		return usageErrorf("failover lab up: --hosts %d: a cluster has 2..%d hosts", *hosts, lab.MaxHosts)
 	}
 	if err := labPreflight(); err != nil {
 		return err
