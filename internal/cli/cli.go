@@ -83,7 +83,7 @@ type runner struct {
 }
 
 func (r *runner) addCommon(fs *flag.FlagSet) {
-	fs.StringVar(&r.socket, "socket", r.socket, "control socket of the local `path` daemon")
+	fs.StringVar(&r.socket, "socket", r.socket, "`path` of the local daemon's control socket")
 	fs.StringVar(&r.host, "host", r.host, "talk to a remote daemon's status listener at `addr` (host:port) instead of the socket")
 	fs.StringVar(&r.keyFile, "key-file", r.keyFile, "cluster key `file` for --host (HMAC-authenticated requests)")
 	fs.BoolVar(&r.json, "json", r.json, "print JSON for scripts instead of text")
@@ -256,7 +256,7 @@ Commands:
 		}
 	}
 	for _, c := range cmds {
-		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.short)
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.short)
 	}
 	fmt.Fprintf(w, `
 Examples:

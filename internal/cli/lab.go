@@ -109,7 +109,7 @@ func runLab(ctx context.Context, r *runner, args []string) error {
 	}
 	for _, s := range labSubs() {
 		if s.name == args[0] {
-			sc := &command{name: "lab " + s.name, args: s.args, short: s.short, long: s.short + ".", examples: s.examples}
+			sc := &command{name: "lab " + s.name, args: s.args, short: s.short, long: strings.ToUpper(s.short[:1]) + s.short[1:] + ".", examples: s.examples}
 			if s.name == "up" || s.name == "demo" || s.name == "bench" {
 				sc.long = labLong[s.name]
 			}

@@ -27,7 +27,7 @@ is "dead" only when every path is silent.`,
 		examples: []string{
 			"failover status",
 			"failover status --json | jq '.services[] | {name, state, owner}'",
-			"failover --host 198.18.1.1:7946 --key-file /etc/failover/key status",
+			"failover --host 198.18.1.1:7406 --key-file /etc/failover/failover.key status",
 		},
 		run: func(ctx context.Context, r *runner, args []string) error {
 			c := r.find("status")
