@@ -420,3 +420,16 @@ func TestPrivilegedRemoteStatus(t *testing.T) {
 		t.Errorf("remote status of nobody: exit %d", code)
 	}
 }
+
+// The configs the lab generates are valid for check-config, for 2..4 hosts.
+func TestPrivilegedLabConfigsCheck(t *testing.T) {
+	for _, n := range []int{2, 3, 4} {
+		rg := newRig(t, rig.Options{Hosts: n, Interval: 20 * time.Millisecond, Deadtime: 100 * time.Millisecond})
+		for _, h := range rg.Hosts() {
+			out := mustFailover(t, "check-config", rg.ConfigFile(h))
+			if !strings.Contains(out, fmt.Sprintf("%d peer", n-1)) {
+				t.Errorf("%d hosts, %s: %s", n, h, out)
+			}
+		}
+	}
+}
