@@ -136,7 +136,12 @@ func labUp(ctx context.Context, r *runner, c *command, args []string) error {
 	srv.down = cancel
 	hs := &http.Server{Handler: srv.handler()}
 	go hs.Serve(ln)
-	defer hs.Close()
+	defer func() {
+		// Graceful: the "lab down" request that ended us gets its answer.
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+	}()
 
 	svc := rg.Services()[0]
 	fmt.Fprintf(r.env.Stdout, `
