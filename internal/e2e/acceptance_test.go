@@ -93,6 +93,9 @@ func TestPrivilegedCablePullServiceNIC(t *testing.T) {
 		t.Fatal(err)
 	}
 	settle(t, rg, "web", "h1", t1, "h1 eth0 plugged back")
+	if !logHas(t, rg.LogFile("h1"), "from=reclaim to=up") {
+		t.Error("h1's log shows no reclaim then up after the re-plug")
+	}
 	samples, overlaps, holders := sampler.Stop()
 	t.Logf("VIP holders seen (%d samples): %v", samples, holders)
 	if len(overlaps) > 0 {
