@@ -18,6 +18,7 @@ require (
 )
 
 require (
+	github.com/gosnmp/gosnmp v1.47.0
 	github.com/mdlayher/netlink v1.7.3-0.20250113171957-fbb4dce95f42 // indirect
 	github.com/mdlayher/socket v0.7.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
