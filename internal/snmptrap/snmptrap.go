@@ -179,8 +179,9 @@ func PDUs(ev Event, uptime time.Duration) []gosnmp.SnmpPDU {
 	}
 }
 
-// Run sends queued events until ctx ends; it always returns nil then.
-// Send errors are logged and the trap is not retried.
+// Run sends queued events until ctx ends, then sends what is still queued
+// (the traps of a shutdown) and returns nil. Send errors are logged and the
+// trap is not retried.
 func (s *Sender) Run(ctx context.Context) error {
 	conns := map[netip.AddrPort]*gosnmp.GoSNMP{}
 	var gen uint64
@@ -193,12 +194,22 @@ func (s *Sender) Run(ctx context.Context) error {
 		}
 	}
 	defer closeAll()
+	stopping := false
 	for {
 		var ev Event
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev = <-s.q:
+		if stopping {
+			select {
+			case ev = <-s.q:
+			default:
+				return nil
+			}
+		} else {
+			select {
+			case <-ctx.Done():
+				stopping = true
+				continue
+			case ev = <-s.q:
+			}
 		}
 		cfg, g := s.config()
 		if g != gen {
@@ -218,7 +229,9 @@ func (s *Sender) Run(ctx context.Context) error {
 					Timeout:   time.Second,
 					Retries:   0,
 					MaxOids:   gosnmp.MaxOids,
-					Context:   ctx,
+					// Traps get no answer; the send is one UDP write, also
+					// after ctx ends.
+					Context: context.Background(),
 				}
 				if err := c.Connect(); err != nil {
 					s.log.Warn("snmp trap not sent", "target", ap.String(), "kind", ev.Kind.String(), "reason", err.Error())

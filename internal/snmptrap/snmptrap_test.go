@@ -175,3 +175,22 @@ func TestOffWithoutTargets(t *testing.T) {
 		t.Errorf("dropped %d, want 0", s.Dropped())
 	}
 }
+
+// TestRunDrainsOnStop: events queued before Run's context ends are still
+// sent (a shutdown's last state changes).
+func TestRunDrainsOnStop(t *testing.T) {
+	r := listen(t)
+	s := snmptrap.New(snmptrap.Config{Targets: []netip.AddrPort{r.addr}, Community: "public"}, snmptrap.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s.Notify(snmptrap.Event{Kind: snmptrap.ServiceChanged, Service: "a"})
+	s.Notify(snmptrap.Event{Kind: snmptrap.ServiceChanged, Service: "b"})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"a", "b"} {
+		if got := varbinds(r.next())[3].Value; got != want {
+			t.Errorf("service = %v, want %s", got, want)
+		}
+	}
+}
