@@ -100,7 +100,8 @@ type service struct {
 	clearWhy   string // why the last failure cause went away
 
 	probeOut      bool      // a Probe awaits its Probed
-	holdUntil     time.Time // indoubt: probe at or after this
+	probeClear    bool      // indoubt: a probe of this stay came back unanswered
+	holdUntil     time.Time // indoubt: claim at or after this
 	failbackSince time.Time // recover: outranking the holder since
 	reclaimFrom   string
 	reclaimResend time.Time
@@ -738,8 +739,16 @@ func (c *Core) step(s *service) {
 		s.failbackSince = time.Time{}
 		if c.best(s, "") == c.cfg.Self {
 			s.holdUntil = c.now.Add(c.hold(s))
+			s.probeClear = false
 			c.setState(s, StateIndoubt, c.whyFree(s))
 			c.emit(SendHeartbeat{})
+			// The probe runs during the hold: the hold waits for rival
+			// claimants' heartbeats, the probe for an owner we cannot hear;
+			// neither needs the other's answer first.
+			if !s.probeOut {
+				s.probeOut = true
+				c.emit(Probe{Service: name})
+			}
 		}
 	case StateIndoubt:
 		var why string
@@ -761,9 +770,18 @@ func (c *Core) step(s *service) {
 			c.emit(SendHeartbeat{})
 			return
 		}
-		if !s.probeOut && !c.now.Before(s.holdUntil) {
-			s.probeOut = true
-			c.emit(Probe{Service: name})
+		switch {
+		case s.probeOut:
+			// wait for the answer
+		case !s.probeClear:
+			// A conflict was reported: probe again once the hold is over.
+			if !c.now.Before(s.holdUntil) {
+				s.probeOut = true
+				c.emit(Probe{Service: name})
+			}
+		case !c.now.Before(s.holdUntil):
+			c.take(s, "claimed: "+s.reason)
+			c.emit(SendHeartbeat{})
 		}
 	case StateReclaim:
 		switch {
@@ -835,14 +853,12 @@ func (c *Core) probed(e Probed) {
 			by = "another host"
 		}
 		c.emit(Alarm{Service: s.spec.Name, Text: fmt.Sprintf("address conflict: %s answers for %s; not claiming", by, s.spec.Name)})
+		s.probeClear = false
 		s.holdUntil = c.now.Add(max(s.spec.IndoubtHold, c.resendEvery()))
 		return
 	}
-	if c.starting() || !c.selfEligible(s) || len(c.holders(s)) > 0 || c.best(s, "") != c.cfg.Self {
-		return // evaluate moves us back to recover
-	}
-	c.take(s, "claimed: "+s.reason)
-	c.emit(SendHeartbeat{})
+	s.probeClear = true
+	// evaluate claims once the hold is over, unless it moves us back to recover.
 }
 
 func (c *Core) control(p *peer, ctl Control) {
@@ -972,7 +988,7 @@ func (c *Core) NextDeadline() time.Time {
 		switch s.state {
 		case StateIndoubt:
 			if !s.probeOut {
-				at(s.holdUntil)
+				at(s.holdUntil) // claim, or probe again after a conflict
 			}
 		case StateRecover:
 			if !s.failbackSince.IsZero() {

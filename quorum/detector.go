@@ -37,10 +37,12 @@ func (d *detector) add(gap time.Duration) {
 func (d *detector) reset() { *d = detector{} }
 
 // timeouts returns after how long without a frame the path is suspect and
-// down. Floor 0 means a fixed deadtime: suspect at half, down at Deadtime.
+// down. Floor 0 means a fixed deadtime: suspect at half (but not before one
+// and a half intervals, so a slow serial path does not turn suspect between
+// two regular frames), down at Deadtime.
 func (d *detector) timeouts(spec PathSpec) (suspect, down time.Duration) {
 	if spec.Floor <= 0 || d.n < minSamples {
-		return spec.Deadtime / 2, spec.Deadtime
+		return clamp(spec.Deadtime/2, spec.Interval*3/2, spec.Deadtime), spec.Deadtime
 	}
 	var sum float64
 	for i := 0; i < d.n; i++ {
