@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/failover-ha/failover/daemon/client"
+	"github.com/failover-ha/failover/internal/snmptrap"
 	"github.com/failover-ha/failover/quorum"
 	"github.com/failover-ha/failover/transport"
 	"github.com/failover-ha/failover/vip"
@@ -39,6 +40,7 @@ type Daemon struct {
 	log   *slog.Logger
 	reqs  chan request // control API -> loop
 	start time.Time
+	traps *snmptrap.Sender // SNMP traps of state changes; queue only, never blocks
 
 	mu  sync.Mutex
 	cfg *Config // the config in force
@@ -55,7 +57,8 @@ func New(cfg *Config, opts Options) (*Daemon, error) {
 		return nil, errors.New("daemon: Options.Logger and Options.Level are required")
 	}
 	opts.Level.Set(cfg.Level())
-	return &Daemon{opts: opts, log: opts.Logger, cfg: cfg, reqs: make(chan request)}, nil
+	traps := snmptrap.New(trapConfig(cfg), snmptrap.Options{Logger: opts.Logger})
+	return &Daemon{opts: opts, log: opts.Logger, cfg: cfg, reqs: make(chan request), traps: traps}, nil
 }
 
 // Config returns the configuration in force.
@@ -108,6 +111,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.log.Error("control socket failed", "socket", cfg.ControlSocket, "err", err)
 		}
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.traps.Run(srvCtx) // sends what the last session queued, then returns
+	}()
+	if len(cfg.SNMP.TrapTargets) > 0 {
+		d.log.Info("snmp traps on", "targets", len(cfg.SNMP.TrapTargets))
+	}
 	if cfg.StatusListen != "" {
 		if err := d.startRemote(srvCtx, &wg, cs, cfg); err != nil {
 			d.log.Error("remote status listener not started", "listen", cfg.StatusListen, "reason", err.Error())
@@ -135,6 +146,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.mu.Unlock()
 		cfg = rl.cfg
 		d.opts.Level.Set(cfg.Level())
+		d.traps.SetConfig(trapConfig(cfg))
 		d.log.Info("config reloaded; core restarted", "config", cfg.File, "kept_vips", len(inherited))
 	}
 }

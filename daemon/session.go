@@ -672,6 +672,7 @@ func (s *session) do(now time.Time, acts []quorum.Action) {
 		}
 	}()
 	for _, a := range acts {
+		s.trap(a)
 		switch a := a.(type) {
 		case quorum.AddVIP:
 			s.add(now, a.Service)

@@ -1,0 +1,32 @@
+package daemon
+
+import (
+	"github.com/failover-ha/failover/internal/snmptrap"
+	"github.com/failover-ha/failover/quorum"
+)
+
+// trapConfig is the trap sender's view of the [snmp] table.
+func trapConfig(c *Config) snmptrap.Config {
+	return snmptrap.Config{Targets: c.SNMP.TrapTargets, Community: c.SNMP.Community}
+}
+
+// trapEvent is the SNMP trap a core action reports, if any: every service
+// state change, peer verdict change and alarm.
+func trapEvent(node string, a quorum.Action) (snmptrap.Event, bool) {
+	switch a := a.(type) {
+	case quorum.StateChanged:
+		return snmptrap.Event{Kind: snmptrap.ServiceChanged, Node: node, Service: a.Service, From: a.From.String(), To: a.To.String(), Reason: a.Reason}, true
+	case quorum.PeerChanged:
+		return snmptrap.Event{Kind: snmptrap.PeerChanged, Node: node, Peer: a.Peer, From: a.From.String(), To: a.To.String(), Reason: a.Reason}, true
+	case quorum.Alarm:
+		return snmptrap.Event{Kind: snmptrap.Alarm, Node: node, Service: a.Service, Peer: a.Peer, Reason: a.Text}, true
+	}
+	return snmptrap.Event{}, false
+}
+
+// trap queues the trap of a, if it has one. It never blocks.
+func (s *session) trap(a quorum.Action) {
+	if ev, ok := trapEvent(s.cfg.Node, a); ok && s.d.traps != nil {
+		s.d.traps.Notify(ev)
+	}
+}
