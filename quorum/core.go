@@ -274,6 +274,16 @@ func (c *Core) heard(e Heard) {
 			o.oneWay = false
 		}
 	}
+	if p.heard && c.silentEverywhere(p, e.At) {
+		// Back after a deadtime of silence on every path (it was dead to
+		// us, or we were stalled): it may have claimed what we hold
+		// meanwhile and the segment learnt its MAC. Take the address back.
+		for _, s := range c.svcs {
+			if s.state == StateUp {
+				c.emit(Announce{Service: s.spec.Name})
+			}
+		}
+	}
 	p.heard = true
 	p.epoch = e.Epoch
 
@@ -334,6 +344,20 @@ func (c *Core) heard(e Heard) {
 	if e.Control != nil {
 		c.control(p, *e.Control)
 	}
+}
+
+// silentEverywhere reports whether p is dead to us or, at t, has been
+// silent for at least the deadtime on each of its paths.
+func (c *Core) silentEverywhere(p *peer, t time.Time) bool {
+	if p.state == PeerDead {
+		return true
+	}
+	for _, l := range p.links {
+		if !l.lastHeard.IsZero() && t.Sub(l.lastHeard) < l.lp.spec.Deadtime {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *Core) mismatch(p *peer) {
@@ -708,6 +732,9 @@ func (c *Core) step(s *service) {
 				s.splitAlarmed[h.name] = true
 				c.emit(Alarm{Service: name, Peer: h.name,
 					Text: fmt.Sprintf("split brain: %s also holds %s; we outrank it, it must yield", h.name, name)})
+				// The segment may have learnt its MAC for the address
+				// (it claimed while it could not hear us): take it back.
+				c.emit(Announce{Service: name})
 			}
 		}
 		clear(s.splitAlarmed)

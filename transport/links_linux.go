@@ -14,7 +14,9 @@ import (
 // WatchLinks reports carrier changes of the NICs in paths (interface name →
 // path name) until ctx is done, then returns nil. It first reports the
 // current state of every listed NIC (a missing NIC as down, "no such
-// interface"), then one event per change of its up/down state: a NIC is up
+// interface"), then one event per change of its up/down state, read afresh
+// when netlink reports a change (so a down-up flap that is over before we
+// read its first message is not reported): a NIC is up
 // when it is administratively up, has IFF_LOWER_UP and its operational state
 // is not down. fn is called from the calling goroutine, in order.
 //
@@ -109,8 +111,15 @@ func WatchLinks(ctx context.Context, paths map[string]string, fn func(LinkEvent)
 				emit(u.Attrs().Name, false, "link removed")
 				continue
 			}
-			up, reason := carrier(u.Attrs())
-			emit(u.Attrs().Name, up, reason)
+			// Report the NIC as it is now, not as the queued message says:
+			// after a stall (a paused VM, a stopped process) a flap that is
+			// already over must not make the daemon give its addresses up.
+			a := u.Attrs()
+			if l, err := h.LinkByIndex(a.Index); err == nil && l.Attrs().Name == a.Name {
+				a = l.Attrs()
+			}
+			up, reason := carrier(a)
+			emit(a.Name, up, reason)
 		}
 	}
 }
