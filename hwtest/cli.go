@@ -73,7 +73,11 @@ func newFlags(name, about string, stdout io.Writer) *flag.FlagSet {
 	fs.SetOutput(stdout)
 	fs.Usage = func() {
 		fmt.Fprintf(stdout, "Usage: %s\n\n%s\nOptions:\n", name, about)
+		// parse discards the flag package's own output; the options go to stdout.
+		out := fs.Output()
+		fs.SetOutput(stdout)
 		fs.PrintDefaults()
+		fs.SetOutput(out)
 	}
 	return fs
 }
@@ -83,9 +87,7 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(fs.Output())
-		fs.Usage()
-		return ExitOK
+		return ExitOK // Parse has already printed fs.Usage
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v (see --help)\n", fs.Name(), err)

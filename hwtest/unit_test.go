@@ -445,6 +445,12 @@ func TestCommandUsage(t *testing.T) {
 		if code != tt.code || !strings.Contains(got, tt.want) {
 			t.Errorf("%q: exit %d, %s %q; want %d and %q", tt.args, code, tt.stream, got, tt.code, tt.want)
 		}
+		if strings.Count(out.String(), "Usage:") > 1 {
+			t.Errorf("%q: usage printed more than once: %q", tt.args, out.String())
+		}
+		if tt.code == ExitOK && len(tt.args) > 1 && !strings.Contains(out.String(), "-json") {
+			t.Errorf("%q: help lists no options: %q", tt.args, out.String())
+		}
 		if tt.stream == "err" && strings.Count(strings.TrimSpace(errb.String()), "\n") > 0 && tt.args != nil {
 			t.Errorf("%q: error is not one line: %q", tt.args, errb.String())
 		}
