@@ -23,17 +23,28 @@ service with its state here and its owner, this host's own paths, config or
 timing mismatches with the peers, and recent alarms.
 
 A peer is "degraded" when some path to it is down but at least one is up; it
-is "dead" only when every path is silent.`,
+is "dead" only when every path is silent.
+
+With --html FILE, the status is written to FILE as a self-contained HTML
+page (replaced atomically) that reloads itself every --refresh; run it from
+cron, or use "failover watch --html" to keep it fresh. If the daemon does not
+answer, the page says so and the command fails.`,
 		examples: []string{
 			"failover status",
 			"failover status --json | jq '.services[] | {name, state, owner}'",
 			"failover --host 198.18.1.1:7406 --key-file /etc/failover/failover.key status",
+			"failover status --html /var/www/html/failover.html",
 		},
 		run: func(ctx context.Context, r *runner, args []string) error {
 			c := r.find("status")
 			fs := r.flags(c)
+			html := fs.String("html", "", "write the status as an HTML page to `file` instead of printing it")
+			refresh := fs.Duration("refresh", time.Minute, "with --html: the page reloads itself every `duration` (0 = never)")
 			if _, err := r.parseN(c, fs, args, 0, 0); err != nil {
 				return err
+			}
+			if *html != "" && *refresh != 0 && *refresh < minRefresh {
+				return usageErrorf("failover status: --refresh %s is too short (0, or at least %s)", *refresh, minRefresh)
 			}
 			cl, err := r.dial()
 			if err != nil {
@@ -41,8 +52,16 @@ is "dead" only when every path is silent.`,
 			}
 			defer cl.Close()
 			st, err := cl.Status(ctx)
+			if *html != "" {
+				if werr := writeHTML(r, *html, *refresh, st, err); werr != nil {
+					return werr
+				}
+			}
 			if err != nil {
 				return err
+			}
+			if *html != "" {
+				return nil
 			}
 			if r.json {
 				return r.printJSON(st)

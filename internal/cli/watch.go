@@ -21,11 +21,18 @@ view lists every state change seen ("service web: recover -> up").
 
 When the output is not a terminal (a pipe or a file), only the change log is
 printed, one line per change with its time, which makes a simple event log.
-If the daemon stops while watching, the view says so and keeps trying.`,
+If the daemon stops while watching, the view says so and keeps trying.
+
+With --html FILE, nothing is shown: FILE is rewritten every --refresh
+(default 1m) as a self-contained HTML status page that reloads itself at the
+same pace (the original's "failmon -h"). The file is replaced atomically, so
+a web server can serve it as it is. An unreachable daemon is shown on the
+page.`,
 		examples: []string{
 			"failover watch",
 			"failover watch --interval 200ms",
 			"failover --socket /run/failover-lab/h2.sock watch > h2-events.log",
+			"failover watch --html /var/www/html/failover.html --refresh 30s",
 		},
 		run: runWatch,
 	}
@@ -36,8 +43,21 @@ func runWatch(ctx context.Context, r *runner, args []string) error {
 	fs := r.flags(c)
 	interval := fs.Duration("interval", time.Second, "refresh every `duration`")
 	plain := fs.Bool("plain", false, "print the change log only, even on a terminal")
+	html := fs.String("html", "", "write a self-refreshing HTML status page to `file` instead of showing the status")
+	refresh := fs.Duration("refresh", time.Minute, "with --html: rewrite the page, and have browsers reload it, every `duration`")
 	if _, err := r.parseN(c, fs, args, 0, 0); err != nil {
 		return err
+	}
+	if *html != "" {
+		if *refresh < minRefresh {
+			return usageErrorf("failover watch: --refresh %s is too short (at least %s)", *refresh, minRefresh)
+		}
+		cl, err := r.dial()
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		return watchHTML(ctx, r, cl, *html, *refresh)
 	}
 	if *interval < 10*time.Millisecond {
 		return usageErrorf("failover watch: --interval %s is too short (at least 10ms)", *interval)
