@@ -292,12 +292,17 @@ func (r *runner) cmdUsage(w io.Writer, c *command, fs *flag.FlagSet) {
 	}
 }
 
-// wrap folds text at width on spaces, keeping blank lines.
+// wrap folds text at width on spaces, keeping blank lines. A paragraph
+// whose lines are indented (a table, a command) is kept as it is.
 func wrap(text string, width int) string {
 	var out strings.Builder
 	for i, para := range strings.Split(strings.TrimSpace(text), "\n\n") {
 		if i > 0 {
 			out.WriteString("\n\n")
+		}
+		if strings.HasPrefix(para, " ") {
+			out.WriteString(para)
+			continue
 		}
 		col := 0
 		for j, word := range strings.Fields(para) {

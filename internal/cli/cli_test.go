@@ -318,3 +318,11 @@ func TestPlainErrorTimeout(t *testing.T) {
 		t.Errorf("exit %d, stderr %q, want %q", code, errs, want)
 	}
 }
+
+func TestWrapKeepsIndentedParagraphs(t *testing.T) {
+	in := "one two three four\n\n  a   b\n  c   d\n\nfive six"
+	want := "one two\nthree four\n\n  a   b\n  c   d\n\nfive six"
+	if got := wrap(in, 10); got != want {
+		t.Errorf("wrap = %q, want %q", got, want)
+	}
+}
