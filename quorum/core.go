@@ -39,7 +39,8 @@ type Core struct {
 	ref      uint64 // last Ref used on a Control we sent
 	shutdown bool
 	isolated bool
-	// listenUntil: no claims before this (startup, carrier just back).
+	// listenUntil: no claims before this (startup). Carrier coming back
+	// sets a listen per path (localPath.listenUntil).
 	listenUntil time.Time
 
 	paths  map[string]*localPath
@@ -54,6 +55,9 @@ type Core struct {
 type localPath struct {
 	spec    PathSpec
 	carrier bool
+	// Carrier just back: listen until every peer on the path is heard on it
+	// after backAt, or until listenUntil.
+	backAt, listenUntil time.Time
 }
 
 type peer struct {
@@ -427,10 +431,10 @@ func (c *Core) link(e Link) {
 	lp.carrier = e.Up
 	if e.Up {
 		// The peers we could not hear on this path may be there: hear them
-		// before we claim anything they might hold.
-		if t := c.now.Add(lp.spec.Deadtime); t.After(c.listenUntil) {
-			c.listenUntil = t
-		}
+		// before we claim anything they might hold. Once each has been
+		// heard on it we know what they hold; else wait one deadtime.
+		lp.backAt = c.now
+		lp.listenUntil = c.now.Add(lp.spec.Deadtime)
 	} else {
 		for _, p := range c.peers {
 			if l := p.byPath[e.Path]; l != nil {
@@ -691,7 +695,28 @@ func (c *Core) evaluate(s *service) {
 
 // starting reports whether we are still listening before any claim: after
 // start, and for one deadtime after carrier returns on one of our paths.
-func (c *Core) starting() bool { return c.now.Before(c.listenUntil) }
+func (c *Core) starting() bool {
+	if c.now.Before(c.listenUntil) {
+		return true
+	}
+	for _, lp := range c.paths {
+		if c.now.Before(lp.listenUntil) && !c.heardSince(lp) {
+			return true
+		}
+	}
+	return false
+}
+
+// heardSince reports whether every peer on lp has been heard on it since its
+// carrier came back.
+func (c *Core) heardSince(lp *localPath) bool {
+	for _, p := range c.peers {
+		if l := p.byPath[lp.spec.Name]; l != nil && l.lastHeard.Before(lp.backAt) {
+			return false
+		}
+	}
+	return true
+}
 
 func (c *Core) step(s *service) {
 	name := s.spec.Name
@@ -1011,6 +1036,11 @@ func (c *Core) NextDeadline() time.Time {
 		}
 	}
 	at(c.listenUntil)
+	for _, lp := range c.paths {
+		if !c.heardSince(lp) {
+			at(lp.listenUntil)
+		}
+	}
 	for _, s := range c.svcs {
 		switch s.state {
 		case StateIndoubt:
