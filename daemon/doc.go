@@ -41,6 +41,14 @@
 // them again or they are released after its startup listen). An invalid file
 // is logged and the running config kept.
 //
+// # SNMP traps
+//
+// With [snmp] trap_targets set, every StateChanged, PeerChanged and Alarm
+// action is also queued as an SNMPv2c trap (package internal/snmptrap). The
+// loop only queues; one sender goroutine, started by Run and kept across
+// reloads, sends. A full queue drops the trap (counted and logged), so a slow
+// receiver never delays the core. The enterprise OID is a placeholder.
+//
 // # Control API
 //
 // The API (routes and types in package client) is served on a unix socket,
