@@ -49,6 +49,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg, err := daemon.LoadConfig(*config)
+	if err == nil {
+		err = daemon.CheckKeyFile(*config, cfg)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "failoverd: invalid config:\n%v\n", err)
 		return 2

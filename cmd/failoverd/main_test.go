@@ -9,8 +9,18 @@ import (
 )
 
 func TestCheckExample(t *testing.T) {
+	// The example names /etc/failover/failover.key: point it at a test key.
+	dir := t.TempDir()
+	key := filepath.Join(dir, "failover.key")
+	os.WriteFile(key, []byte("1 00112233445566778899aabbccddeeff\n"), 0o600)
+	b, err := os.ReadFile("../../failover.toml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "failover.toml")
+	os.WriteFile(conf, bytes.Replace(b, []byte("/etc/failover/failover.key"), []byte(key), 1), 0o600)
 	var out, errb bytes.Buffer
-	if code := run([]string{"--check", "--config", "../../failover.toml.example"}, &out, &errb); code != 0 {
+	if code := run([]string{"--check", "--config", conf}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, errb.String())
 	}
 	if !strings.Contains(out.String(), "ok") {
@@ -52,5 +62,22 @@ func TestMissingConfigExit2(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run([]string{"--config", filepath.Join(t.TempDir(), "none.toml")}, &out, &errb); code != 2 {
 		t.Fatalf("exit %d, want 2", code)
+	}
+}
+
+func TestKeyFileReadableByOthersExit2(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "failover.key")
+	os.WriteFile(key, []byte("1 00112233445566778899aabbccddeeff\n"), 0o644)
+	os.Chmod(key, 0o644)
+	b, err := os.ReadFile("../../failover.toml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "failover.toml")
+	os.WriteFile(conf, bytes.Replace(b, []byte("/etc/failover/failover.key"), []byte(key), 1), 0o600)
+	var out, errb bytes.Buffer
+	if code := run([]string{"--check", "--config", conf}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "key_file: "+key+" is readable or writable by others (mode 0644): chmod 600") {
+		t.Fatalf("exit %d, stderr:\n%s", code, errb.String())
 	}
 }

@@ -17,7 +17,8 @@ func checkConfigCmd() *command {
 		long: `Loads FILE exactly as failoverd does and reports every problem at once, one
 per line as file:line: key: what is wrong (unknown keys, bad durations,
 deadtime not above 2 x interval, a VIP that is a host address, peers missing
-from a path, ...). Exits 0 if the file is valid, 2 if it is not.`,
+from a path, a key file that is missing, malformed or readable by others,
+...). Exits 0 if the file is valid, 2 if it is not.`,
 		examples: []string{
 			"failover check-config /etc/failover/failover.toml",
 			"failover check-config --json failover.toml.example",
@@ -32,6 +33,9 @@ from a path, ...). Exits 0 if the file is valid, 2 if it is not.`,
 			}
 			file := pos[0]
 			cfg, err := daemon.LoadConfig(file)
+			if err == nil {
+				err = daemon.CheckKeyFile(file, cfg)
+			}
 			if err != nil {
 				problems := configProblems(err)
 				if r.json {
