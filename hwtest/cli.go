@@ -85,19 +85,36 @@ func newFlags(name, about string, stdout io.Writer) *flag.FlagSet {
 // parse returns -1 to go on, or the exit status.
 func parse(fs *flag.FlagSet, args []string, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
+	usage := fs.Usage
+	fs.Usage = func() {} // Parse calls it on every error; print it for --help only
 	err := fs.Parse(args)
+	fs.Usage = usage
 	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK // Parse has already printed fs.Usage
+		usage()
+		return ExitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v (see --help)\n", fs.Name(), err)
+		fmt.Fprintf(stderr, "%s: %v (see --help)\n", cmdName(fs), err)
 		return ExitUsage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "%s: unexpected argument %q (see --help)\n", fs.Name(), fs.Arg(0))
+		fmt.Fprintf(stderr, "%s: unexpected argument %q (see --help)\n", cmdName(fs), fs.Arg(0))
 		return ExitUsage
 	}
 	return -1
+}
+
+// cmdName is the command part of fs's usage line ("hwtest nic" of
+// "hwtest nic --config FILE [--listen] [options]").
+func cmdName(fs *flag.FlagSet) string {
+	var words []string
+	for _, w := range strings.Fields(fs.Name()) {
+		if strings.HasPrefix(w, "-") || strings.HasPrefix(w, "[") {
+			break
+		}
+		words = append(words, w)
+	}
+	return strings.Join(words, " ")
 }
 
 func emit(r *Report, asJSON bool, stdout io.Writer) int {

@@ -433,7 +433,7 @@ func TestCommandUsage(t *testing.T) {
 		{[]string{"serial", "peer", "--port", "/dev/null", "--baud", "1234"}, ExitUsage, "err", "unsupported baud 1234"},
 		{[]string{"nic"}, ExitUsage, "err", "pass --config"},
 		{[]string{"nic", "--config", "/nonexistent.toml"}, ExitUsage, "err", "/nonexistent.toml: no such file or directory: pass --config"},
-		{[]string{"nic", "--bogus"}, ExitUsage, "err", "flag provided but not defined"},
+		{[]string{"nic", "--bogus"}, ExitUsage, "err", "hwtest nic: flag provided but not defined"},
 		{[]string{"frob"}, ExitUsage, "err", "unknown command"},
 	} {
 		var out, errb bytes.Buffer
@@ -444,6 +444,9 @@ func TestCommandUsage(t *testing.T) {
 		}
 		if code != tt.code || !strings.Contains(got, tt.want) {
 			t.Errorf("%q: exit %d, %s %q; want %d and %q", tt.args, code, tt.stream, got, tt.code, tt.want)
+		}
+		if tt.code != ExitOK && out.Len() > 0 {
+			t.Errorf("%q: a usage error printed %q on stdout", tt.args, out.String())
 		}
 		if strings.Count(out.String(), "Usage:") > 1 {
 			t.Errorf("%q: usage printed more than once: %q", tt.args, out.String())
