@@ -87,7 +87,7 @@ func plainError(err error) string {
 	var ae *client.APIError
 	if errors.As(err, &ae) {
 		if errors.Is(err, client.ErrUnknownService) {
-			return fmt.Sprintf("failover: unknown service: %s", ae.Message)
+			return fmt.Sprintf("failover: %s: \"failover status\" lists the services", ae.Message)
 		}
 		return fmt.Sprintf("failover: the daemon refused: %s", ae.Message)
 	}
