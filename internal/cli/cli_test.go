@@ -238,7 +238,7 @@ func TestCommandsAgainstFakeDaemon(t *testing.T) {
 	if code, out, _ = run(t, "--socket", sock, "recover", "web"); code != 0 || !strings.Contains(out, "web: recover here") {
 		t.Errorf("recover: exit %d: %s", code, out)
 	}
-	if code, _, errs = run(t, "--socket", sock, "fail", "db"); code != 1 || !strings.Contains(errs, `failover: unknown service "db": "failover status" lists the services`) {
+	if code, _, errs = run(t, "--socket", sock, "fail", "db"); code != 1 || !strings.Contains(errs, `db: "failover status" lists the services`) {
 		t.Errorf("fail db: exit %d: %s", code, errs)
 	}
 	if code, out, _ = run(t, "--socket", sock, "log-level", "DEBUG"); code != 0 || out != "log level is now debug\n" {
