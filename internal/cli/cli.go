@@ -185,8 +185,7 @@ func (r *runner) parse(c *command, fs *flag.FlagSet, args []string) error {
 			r.cmdUsage(r.env.Stdout, c, fs)
 			return flag.ErrHelp
 		}
-		r.cmdUsage(r.env.Stderr, c, fs)
-		return usageErrorf("failover %s: %v", c.name, err)
+		return usageErrorf("failover %s: %v (see failover %s --help)", c.name, err, c.name)
 	}
 	return nil
 }
@@ -198,11 +197,10 @@ func (r *runner) parseN(c *command, fs *flag.FlagSet, args []string, min, max in
 	}
 	pos := fs.Args()
 	if len(pos) < min || (max >= 0 && len(pos) > max) {
-		r.cmdUsage(r.env.Stderr, c, fs)
 		if len(pos) < min {
 			return nil, usageErrorf("failover %s: missing argument (usage: failover %s %s)", c.name, c.name, c.args)
 		}
-		return nil, usageErrorf("failover %s: unexpected argument %q", c.name, pos[max])
+		return nil, usageErrorf("failover %s: unexpected argument %q (usage: failover %s %s)", c.name, pos[max], c.name, c.args)
 	}
 	return pos, nil
 }

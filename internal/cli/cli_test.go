@@ -90,6 +90,12 @@ func TestHelpEverywhere(t *testing.T) {
 	if code != ExitUsage || !strings.Contains(errs, "missing argument") {
 		t.Errorf("fail without service: exit %d\n%s", code, errs)
 	}
+	for _, args := range [][]string{{"fail"}, {"fail", "a", "b"}, {"status", "--bogus"}, {"lab", "frob"}, {"lab", "cut", "h1"}} {
+		code, _, errs = run(t, args...)
+		if code != ExitUsage || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+			t.Errorf("%q: exit %d, want %d and one line:\n%s", args, code, ExitUsage, errs)
+		}
+	}
 }
 
 func TestCheckConfig(t *testing.T) {

@@ -116,8 +116,7 @@ func runLab(ctx context.Context, r *runner, args []string) error {
 			return s.run(ctx, r, sc, args[1:])
 		}
 	}
-	r.cmdUsage(r.env.Stderr, c, r.flags(c))
-	return usageErrorf("failover lab: unknown subcommand %q", args[0])
+	return usageErrorf("failover lab: unknown subcommand %q: want one of %s", args[0], c.args)
 }
 
 var labLong = map[string]string{
