@@ -105,6 +105,7 @@ type service struct {
 
 	probeOut      bool      // a Probe awaits its Probed
 	probeClear    bool      // indoubt: a probe of this stay came back unanswered
+	conflictBy    string    // indoubt: who answered our last probe ("" none)
 	holdUntil     time.Time // indoubt: claim at or after this
 	failbackSince time.Time // recover: outranking the holder since
 	reclaimFrom   string
@@ -792,6 +793,7 @@ func (c *Core) step(s *service) {
 		if c.best(s, "") == c.cfg.Self {
 			s.holdUntil = c.now.Add(c.hold(s))
 			s.probeClear = false
+			s.conflictBy = ""
 			c.setState(s, StateIndoubt, c.whyFree(s))
 			c.emit(SendHeartbeat{})
 			// The probe runs during the hold: the hold waits for rival
@@ -904,7 +906,12 @@ func (c *Core) probed(e Probed) {
 		if by == "" {
 			by = "another host"
 		}
-		c.emit(Alarm{Service: s.spec.Name, Text: fmt.Sprintf("address conflict: %s answers for %s; not claiming", by, s.spec.Name)})
+		// One alarm per answerer and stay: an orphaned address (a killed
+		// daemon's, until its lifetime ends) answers every re-probe.
+		if by != s.conflictBy {
+			c.emit(Alarm{Service: s.spec.Name, Text: fmt.Sprintf("address conflict: %s answers for %s; not claiming", by, s.spec.Name)})
+		}
+		s.conflictBy = by
 		s.probeClear = false
 		s.holdUntil = c.now.Add(max(s.spec.IndoubtHold, c.resendEvery()))
 		return

@@ -138,3 +138,29 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestConflictAlarmsOncePerAnswerer(t *testing.T) {
+	c := mustNew(t, twoNodeConfig("n1"))
+	mustStep(t, c, Tick{At: t0.Add(ms(500))}) // indoubt, probe out
+	alarms := func(acts []Action) (n int) {
+		for _, a := range acts {
+			if _, ok := a.(Alarm); ok {
+				n++
+			}
+		}
+		return n
+	}
+	for i, tc := range []struct {
+		by   string
+		want int
+	}{{"02:00:00:00:00:99", 1}, {"02:00:00:00:00:99", 0}, {"02:00:00:00:00:98", 1}} {
+		acts := mustStep(t, c, Probed{At: c.NextDeadline(), Service: "vip1", Conflict: true, By: tc.by})
+		if got := alarms(acts); got != tc.want {
+			t.Errorf("conflict %d by %s: %d alarms, want %d (%v)", i, tc.by, got, tc.want, acts)
+		}
+		acts = mustStep(t, c, Tick{At: c.NextDeadline()})
+		if diff := cmp.Diff([]Action{Probe{Service: "vip1"}}, acts); diff != "" {
+			t.Fatalf("after conflict %d: re-probe (-want +got):\n%s", i, diff)
+		}
+	}
+}
