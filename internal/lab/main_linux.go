@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,7 +27,16 @@ var mainErr error
 // and exits with the child's status. If that is impossible it runs the
 // tests here, and Available reports why so privileged tests skip.
 func Main(m *testing.M) {
-	if os.Geteuid() == 0 || os.Getenv(reexecEnv) != "" {
+	if os.Getenv(reexecEnv) != "" {
+		// The re-executed child: its new network namespace has only lo,
+		// down. Bring it up so tests that use 127.0.0.1 run as they do as
+		// root in the host's namespace.
+		if err := loopbackUp(); err != nil {
+			fmt.Fprintf(os.Stderr, "lab: bringing up lo in the user namespace: %v\n", err)
+		}
+		os.Exit(m.Run())
+	}
+	if os.Geteuid() == 0 {
 		os.Exit(m.Run())
 	}
 	code, err := reexec()
@@ -35,6 +45,14 @@ func Main(m *testing.M) {
 	}
 	mainErr = fmt.Errorf("lab: not root and cannot re-run in a user namespace: %w", err)
 	os.Exit(m.Run())
+}
+
+func loopbackUp() error {
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		return err
+	}
+	return netlink.LinkSetUp(lo)
 }
 
 func reexec() (int, error) {
