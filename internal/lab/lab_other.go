@@ -70,3 +70,4 @@ func (c *Cable) Hosts() (a, b string)                     { return "", "" }
 func (c *Cable) Cut() error                               { return errNotLinux }
 func (c *Cable) Hangup() error                            { return errNotLinux }
 func (c *Cable) Heal() error                              { return errNotLinux }
+func (c *Cable) Inject(host string, b []byte) error       { return errNotLinux }

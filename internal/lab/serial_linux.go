@@ -238,6 +238,43 @@ func (c *Cable) Heal() error {
 	return nil
 }
 
+// Inject writes b into the line at host's end, as a second program holding
+// that port would (garbage between a host's frames). The relay carries it to
+// the other end like any byte. It needs no second open of the port, which
+// go.bug.st/serial holds exclusively (TIOCEXCL: only real root may reopen).
+func (c *Cable) Inject(host string, b []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var p *pty
+	switch {
+	case c.closed || c.hung:
+		return fmt.Errorf("lab: cable %s-%s is unplugged", c.a.host, c.b.host)
+	case host == c.a.host:
+		p = c.pa
+	case host == c.b.host:
+		p = c.pb
+	default:
+		return fmt.Errorf("lab: cable %s-%s has no end at %q", c.a.host, c.b.host, host)
+	}
+	deadline := time.Now().Add(time.Second)
+	for len(b) > 0 {
+		n, err := unix.Write(p.slave, b)
+		if n > 0 {
+			b = b[n:]
+		}
+		switch {
+		case err == unix.EAGAIN || err == unix.EINTR:
+			if time.Now().After(deadline) {
+				return fmt.Errorf("lab: injecting into %s's end of %s-%s: line full", host, c.a.host, c.b.host)
+			}
+			unix.Poll([]unix.PollFd{{Fd: int32(p.slave), Events: unix.POLLOUT}}, 10)
+		case err != nil:
+			return fmt.Errorf("lab: injecting into %s's end of %s-%s: %w", host, c.a.host, c.b.host, err)
+		}
+	}
+	return nil
+}
+
 func (c *Cable) setFrozen(on bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
