@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -88,6 +89,12 @@ func plainError(err error) string {
 	if errors.As(err, &ae) {
 		if errors.Is(err, client.ErrUnknownService) {
 			return fmt.Sprintf("failover: %s: \"failover status\" lists the services", ae.Message)
+		}
+		switch ae.Code {
+		case http.StatusUnauthorized:
+			return fmt.Sprintf("failover: the daemon refused the request's signature (%s): --key-file must be the cluster's key file", ae.Message)
+		case http.StatusForbidden:
+			return fmt.Sprintf("failover: the daemon refused: %s: run this command on the daemon's host", ae.Message)
 		}
 		return fmt.Sprintf("failover: the daemon refused: %s", ae.Message)
 	}
