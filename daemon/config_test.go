@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -140,5 +141,37 @@ priority`, []string{`f.toml:16: service[0].interface: "eth1" is not the interfac
 				t.Errorf("error is not a *Problem: %T", err)
 			}
 		})
+	}
+}
+
+// TestSerialSendInterval: a serial path sends as often as its line carries
+// our largest frame at half the line rate, in whole ticks.
+func TestSerialSendInterval(t *testing.T) {
+	for _, tt := range []struct {
+		baud int
+		want time.Duration
+	}{{115200, 40 * time.Millisecond}, {38400, 120 * time.Millisecond}} {
+		text := base + fmt.Sprintf(`
+[[path]]
+kind = "udp"
+interface = "eth1"
+unicast = ["198.18.2.2:7405"]
+
+[[path]]
+name = "serial0"
+kind = "serial"
+device = "/dev/ttyS0"
+baud = %d
+`, tt.baud)
+		c, err := ParseConfig("f.toml", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sendInterval(c, c.Paths[2]); got != tt.want {
+			t.Errorf("%d baud: send interval %v, want %v", tt.baud, got, tt.want)
+		}
+		if got := sendInterval(c, c.Paths[0]); got != c.Timers.Interval {
+			t.Errorf("udp: send interval %v, want the tick %v", got, c.Timers.Interval)
+		}
 	}
 }

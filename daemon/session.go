@@ -214,21 +214,33 @@ func newSession(d *Daemon, cfg *Config, nw *Net, inherited map[string]bool, firs
 }
 
 // sendInterval is how often path p carries a heartbeat: every tick for UDP;
-// for serial, transport.SerialInterval for a generous estimate of our frame
-// size, rounded up to whole ticks (frames are only sent on ticks).
+// for serial, transport.SerialInterval for the largest frame this config
+// makes us send (transport.SealedBound), rounded up to whole ticks (frames
+// are only sent on ticks).
 func sendInterval(cfg *Config, p PathConfig) time.Duration {
 	tick := cfg.Timers.Interval
 	if p.Kind != "serial" || tick <= 0 {
 		return tick
 	}
-	est := 64 + transport.TagLen
-	for _, sc := range cfg.Services {
-		est += 8 + len(sc.Name)
-	}
+	shape := transport.FrameShape{Node: cfg.Node}
 	for _, pc := range cfg.Paths {
-		est += len(cfg.Peers) * (40 + len(pc.Name) + maxNameLen/2)
+		peers := pc.Peers
+		if peers == nil {
+			for _, pe := range cfg.Peers {
+				peers = append(peers, pe.Name)
+			}
+		}
+		for _, n := range peers {
+			shape.Views = append(shape.Views, [2]string{n, pc.Name})
+		}
 	}
-	d := transport.SerialInterval(p.Baud, est, tick)
+	for _, sc := range cfg.Services {
+		shape.Services = append(shape.Services, sc.Name)
+	}
+	for _, pe := range cfg.Peers {
+		shape.Targets = append(shape.Targets, pe.Name)
+	}
+	d := transport.SerialInterval(p.Baud, transport.SealedBound(shape), tick)
 	n := (d + tick - 1) / tick
 	return n * tick
 }

@@ -27,3 +27,48 @@ func SerialInterval(baud, frameBytes int, interval time.Duration) time.Duration 
 	min := time.Duration((2*bits*int64(time.Second) + int64(baud) - 1) / int64(baud))
 	return max(interval, min)
 }
+
+// Widths SealedBound assumes for the frame's variable-length numbers.
+// Varints grow with their values; these cover what a node sends in
+// practice: times in µs (epoch, SentAt, EchoAt) and durations in µs
+// (interval, LastHeard, EchoHold) below 2^62, as a zigzag or plain varint;
+// sequence numbers and control refs below 2^42 (900 years at 150 frames a
+// second).
+const (
+	timeVarintLen  = 9
+	countVarintLen = 6
+)
+
+// FrameShape is what sizes a node's frames: its name, the (peer, path) of
+// each view it sends, its services, and the names a control block may
+// target.
+type FrameShape struct {
+	Node     string
+	Views    [][2]string // peer, path
+	Services []string
+	Targets  []string // control targets besides "" (everyone)
+}
+
+// SealedBound is the most bytes a sealed frame of shape s takes (the
+// authentication tag included), with its numbers within the widths above:
+// the largest frame a node with this shape sends, a control frame.
+func SealedBound(s FrameShape) int {
+	n := headerLen + 1 + len(s.Node)
+	n += timeVarintLen + countVarintLen + 2*timeVarintLen // epoch, seq, sent at, interval
+	n += 4 + 1                                            // fingerprint, view count
+	for _, v := range s.Views {
+		n += 1 + len(v[0]) + 1 + len(v[1]) + 1 + timeVarintLen + 1 + countVarintLen + 2*timeVarintLen
+	}
+	n++ // service count
+	longest := 0
+	for _, name := range s.Services {
+		n += 1 + len(name) + 2
+		longest = max(longest, len(name))
+	}
+	target := 0
+	for _, t := range s.Targets {
+		target = max(target, len(t))
+	}
+	n += 1 + 1 + longest + 1 + target + countVarintLen // control: op, service, target, ref
+	return n + TagLen
+}
