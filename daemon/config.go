@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -212,7 +213,18 @@ func (p *Problem) Error() string {
 func LoadConfig(path string) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		what := err.Error()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			what = pe.Err.Error()
+		}
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			what = "no such file: give the path of this host's failover.toml (--config FILE)"
+		case errors.Is(err, fs.ErrPermission):
+			what = "permission denied: run as root"
+		}
+		return nil, &Problem{File: path, What: what}
 	}
 	return ParseConfig(path, b)
 }

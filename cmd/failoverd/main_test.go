@@ -60,8 +60,12 @@ func TestHelp(t *testing.T) {
 
 func TestMissingConfigExit2(t *testing.T) {
 	var out, errb bytes.Buffer
-	if code := run([]string{"--config", filepath.Join(t.TempDir(), "none.toml")}, &out, &errb); code != 2 {
+	f := filepath.Join(t.TempDir(), "none.toml")
+	if code := run([]string{"--config", f}, &out, &errb); code != 2 {
 		t.Fatalf("exit %d, want 2", code)
+	}
+	if want := f + ": no such file: "; !strings.Contains(errb.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, errb.String())
 	}
 }
 
