@@ -45,8 +45,13 @@ func (r *runner) dial() (*client.Client, error) {
 // "<id> <hex secret> [send]" file).
 func readKey(path string) ([]byte, error) {
 	key, err := client.LoadKey(path)
-	if err != nil {
-		return nil, usageErrorf("failover: --key-file: %v", err)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, usageErrorf("failover: --key-file %s: no such file: give the cluster's key file (key_file in failover.toml)", path)
+	case errors.Is(err, os.ErrPermission):
+		return nil, usageErrorf("failover: --key-file %s: permission denied: try sudo", path)
+	case err != nil:
+		return nil, usageErrorf("failover: --key-file %s: %s", path, strings.TrimPrefix(err.Error(), "client: "))
 	}
 	return key, nil
 }
