@@ -429,8 +429,44 @@ func (p *parser) decodeError(err error) error {
 		}
 	}
 	msg = strings.TrimPrefix(msg, "toml: ")
+	if m := reMismatch.FindStringSubmatch(msg); m != nil {
+		msg = fmt.Sprintf("want %s, got %s", tomlKind(m[1]), tomlKind(m[2]))
+	} else if m := reTypes.FindStringSubmatch(msg); m != nil {
+		msg = fmt.Sprintf("want %s, got %s", tomlKind(m[2]), tomlKind(m[1]))
+		if m[2] == "string" && (strings.HasPrefix(m[1], "int") || strings.HasPrefix(m[1], "float")) {
+			msg += ` (durations and addresses are quoted: "20ms", "198.18.1.100")`
+		}
+	}
 	pr.What = msg
 	return pr
+}
+
+// reTypes matches the decoder's type mismatch ("incompatible types: TOML
+// value has type int64; destination has type string").
+var reTypes = regexp.MustCompile(`incompatible types: TOML value has type (.+); destination has type (.+)$`)
+
+// reMismatch matches its other form ("type mismatch for daemon.rawTimers:
+// expected table but found int64").
+var reMismatch = regexp.MustCompile(`type mismatch for \S+: expected (\S+) but found (\S+)$`)
+
+// tomlKind names a Go type of the decoder's message the way a config
+// author thinks of it.
+func tomlKind(t string) string {
+	switch {
+	case t == "string":
+		return "a string"
+	case t == "bool", t == "boolean":
+		return "true or false"
+	case t == "table":
+		return "a table"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"), strings.HasPrefix(t, "float"):
+		return "a number"
+	case strings.HasPrefix(t, "map"), strings.HasPrefix(t, "struct"), strings.Contains(t, "."):
+		return "a table"
+	case strings.HasPrefix(t, "[]"), t == "slice", t == "array":
+		return "an array"
+	}
+	return t
 }
 
 // unknownKeys reports every key the file has that Config does not.

@@ -61,7 +61,7 @@ func TestConfigSNMPProblems(t *testing.T) {
 		{"unknown key", `comunity = "x"`,
 			[]string{`f.toml:20: snmp.comunity: unknown key (did you mean "community"?)`}},
 		{"wrong type", `trap_targets = "198.18.1.250:162"`,
-			[]string{`f.toml:20: snmp.trap_targets: incompatible types`}},
+			[]string{`f.toml:20: snmp.trap_targets: want an array, got a string`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig("f.toml", []byte(base+"\n[snmp]\n"+tc.snmp+"\n"))
