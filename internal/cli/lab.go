@@ -28,7 +28,7 @@ func labCmd() *command {
 	return &command{
 		name:  "lab",
 		args:  "up|status|crash|thaw|cut|plug|heal|down|demo|bench ...",
-		short: "a virtual cluster on this machine: up, status, crash, cut, heal, down, demo",
+		short: "a virtual cluster on this machine: up, status, crash, thaw, cut, plug, heal, down, demo, bench",
 		long: `Runs a virtual cluster on this Linux machine (needs root: network
 namespaces): hosts h1..hN, each with eth0 (198.18.1.N) and eth1 (198.18.2.N),
 a null-modem serial cable between neighbours, a real failoverd in each host,
