@@ -758,9 +758,6 @@ func (c *Core) step(s *service) {
 				s.splitAlarmed[h.name] = true
 				c.emit(Alarm{Service: name, Peer: h.name,
 					Text: fmt.Sprintf("split brain: %s also holds %s; we outrank it, it must yield", h.name, name)})
-				// The segment may have learnt its MAC for the address
-				// (it claimed while it could not hear us): take it back.
-				c.emit(Announce{Service: name})
 			}
 		}
 		clear(s.splitAlarmed)
