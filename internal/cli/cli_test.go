@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -330,5 +331,14 @@ func TestWrapKeepsIndentedParagraphs(t *testing.T) {
 	want := "one two\nthree four\n\n  a   b\n  c   d\n\nfive six"
 	if got := wrap(in, 10); got != want {
 		t.Errorf("wrap = %q, want %q", got, want)
+	}
+}
+
+func TestPlainErrorUnresolvableHost(t *testing.T) {
+	err := fmt.Errorf("client: GET /v1/status on nohost:7406: %w",
+		&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Name: "nohost", Err: "no such host", IsNotFound: true}})
+	want := `failover: cannot resolve "nohost": no such host (give --host as addr:port, like 198.18.1.1:7406)`
+	if got := plainError(err); got != want {
+		t.Errorf("plainError = %q, want %q", got, want)
 	}
 }

@@ -78,6 +78,10 @@ func plainError(err error) string {
 		}
 		return "failover: failoverd" + where + " did not answer in time: it is stopped, hung, overloaded or unreachable"
 	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return fmt.Sprintf("failover: cannot resolve %q: %s (give --host as addr:port, like 198.18.1.1:7406)", dns.Name, dns.Err)
+	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		var addr string
