@@ -152,9 +152,14 @@ priority`, []string{`f.toml:16: service[0].interface: "eth1" is not the interfac
 // our largest frame at half the line rate, in whole ticks.
 func TestSerialSendInterval(t *testing.T) {
 	for _, tt := range []struct {
-		baud int
-		want time.Duration
-	}{{115200, 40 * time.Millisecond}, {38400, 120 * time.Millisecond}} {
+		baud     int
+		want     time.Duration
+		deadtime time.Duration // the serial path's deadtime in the core
+	}{
+		{115200, 40 * time.Millisecond, 100 * time.Millisecond},
+		{38400, 120 * time.Millisecond, 300 * time.Millisecond},
+		{9600, 480 * time.Millisecond, 1200 * time.Millisecond},
+	} {
 		text := base + fmt.Sprintf(`
 [[path]]
 kind = "udp"
@@ -176,6 +181,16 @@ baud = %d
 		}
 		if got := sendInterval(c, c.Paths[0]); got != c.Timers.Interval {
 			t.Errorf("udp: send interval %v, want the tick %v", got, c.Timers.Interval)
+		}
+		qc := coreConfig(c)
+		if got := qc.Paths[2].Deadtime; got != tt.deadtime {
+			t.Errorf("%d baud: serial deadtime %v, want %v", tt.baud, got, tt.deadtime)
+		}
+		if got := qc.Paths[0].Deadtime; got != c.Timers.Deadtime {
+			t.Errorf("udp: deadtime %v, want timers.deadtime %v", got, c.Timers.Deadtime)
+		}
+		if err := qc.Validate(); err != nil {
+			t.Errorf("%d baud: core config: %v", tt.baud, err)
 		}
 	}
 }

@@ -207,7 +207,8 @@ func newSession(d *Daemon, cfg *Config, nw *Net, inherited map[string]bool, firs
 	for _, rt := range s.paths {
 		rt.interval = sendInterval(cfg, rt.cfg)
 		if rt.interval != cfg.Timers.Interval {
-			s.log.Info("serial send interval stretched for the line speed", "path", rt.cfg.Name, "baud", rt.cfg.Baud, "interval", rt.interval)
+			s.log.Info("serial send interval stretched for the line speed", "path", rt.cfg.Name, "baud", rt.cfg.Baud,
+				"interval", rt.interval, "deadtime", pathDeadtime(cfg, rt.interval))
 		}
 	}
 	return s, nil
@@ -245,6 +246,17 @@ func sendInterval(cfg *Config, p PathConfig) time.Duration {
 	return n * tick
 }
 
+// pathDeadtime is the silence after which a path sending every iv is down:
+// the configured deadtime, but at least 2.5 send intervals, so that a serial
+// line stretched for a slow baud rate still survives one lost frame (the
+// rule config validation enforces for timers.deadtime against
+// timers.interval). At 115200 baud a two-node serial path sends every 40 ms
+// and keeps the 100 ms default; at 9600 it sends every ~300 ms and gets
+// ~750 ms, so a cluster left with only its cable never flaps.
+func pathDeadtime(cfg *Config, iv time.Duration) time.Duration {
+	return max(cfg.Timers.Deadtime, iv*5/2)
+}
+
 // coreConfig is the core's view of cfg.
 func coreConfig(cfg *Config) quorum.Config {
 	qc := quorum.Config{
@@ -255,8 +267,9 @@ func coreConfig(cfg *Config) quorum.Config {
 	}
 	peerPaths := map[string][]string{}
 	for _, p := range cfg.Paths {
+		iv := sendInterval(cfg, p)
 		qc.Paths = append(qc.Paths, quorum.PathSpec{
-			Name: p.Name, Interval: sendInterval(cfg, p), Deadtime: cfg.Timers.Deadtime, Floor: cfg.Timers.AdaptiveFloor,
+			Name: p.Name, Interval: iv, Deadtime: pathDeadtime(cfg, iv), Floor: cfg.Timers.AdaptiveFloor,
 		})
 		peers := p.Peers
 		if peers == nil {
