@@ -87,6 +87,8 @@ type Deframer struct {
 	buf      []byte // encoded bytes since the last delimiter
 	out      []byte // decode buffer, reused
 	overflow bool   // discarding until the next delimiter
+
+	discarded uint64 // bytes of the frames Feed counted bad, see Discarded
 }
 
 // NewDeframer returns a Deframer for payloads of 1..maxPayload bytes
@@ -103,6 +105,12 @@ func NewDeframer(maxPayload int) *Deframer {
 // Reset forgets any partial frame (after the port was reopened).
 func (d *Deframer) Reset() { d.buf, d.overflow = d.buf[:0], false }
 
+// Discarded is how many bytes Feed has dropped with damaged frames since
+// NewDeframer: every byte of each frame it counted bad, the 0x00 that ended
+// it included. Idle delimiters and good frames are not counted, nor the
+// bytes of a frame not yet ended. Reset does not clear it.
+func (d *Deframer) Discarded() uint64 { return d.discarded }
+
 // Feed consumes p, calls emit for each good payload (the slice is valid only
 // during the call) and returns how many damaged frames it dropped: bad CRC,
 // bad COBS, too short or too long. Runs of garbage between delimiters count
@@ -115,14 +123,16 @@ func (d *Deframer) Feed(p []byte, emit func(payload []byte)) (bad int) {
 			i++
 		}
 		chunk := p[:i]
-		if !d.overflow {
-			if len(d.buf)+len(chunk) > limit {
-				d.overflow = true
-				d.buf = d.buf[:0]
-				bad++
-			} else {
-				d.buf = append(d.buf, chunk...)
-			}
+		switch {
+		case d.overflow:
+			d.discarded += uint64(len(chunk))
+		case len(d.buf)+len(chunk) > limit:
+			d.overflow = true
+			d.discarded += uint64(len(d.buf) + len(chunk))
+			d.buf = d.buf[:0]
+			bad++
+		default:
+			d.buf = append(d.buf, chunk...)
 		}
 		if i == len(p) { // no delimiter yet
 			return bad
@@ -130,6 +140,7 @@ func (d *Deframer) Feed(p []byte, emit func(payload []byte)) (bad int) {
 		p = p[i+1:]
 		if d.overflow {
 			d.overflow = false
+			d.discarded++ // its delimiter
 			continue
 		}
 		if len(d.buf) == 0 {
@@ -137,14 +148,17 @@ func (d *Deframer) Feed(p []byte, emit func(payload []byte)) (bad int) {
 		}
 		var ok bool
 		d.out, ok = cobsDecode(d.out[:0], d.buf)
+		enc := uint64(len(d.buf)) + 1 // with its delimiter
 		d.buf = d.buf[:0]
 		if !ok || len(d.out) <= crcLen || len(d.out)-crcLen > d.max {
 			bad++
+			d.discarded += enc
 			continue
 		}
 		n := len(d.out) - crcLen
 		if crc32.ChecksumIEEE(d.out[:n]) != binary.LittleEndian.Uint32(d.out[n:]) {
 			bad++
+			d.discarded += enc
 			continue
 		}
 		emit(d.out[:n])

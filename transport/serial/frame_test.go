@@ -97,6 +97,34 @@ func TestDeframerOverflow(t *testing.T) {
 	}
 }
 
+// Discarded counts every byte of each frame Feed counts bad, its closing
+// delimiter included, and nothing of good frames or idle delimiters.
+func TestDeframerDiscarded(t *testing.T) {
+	good := AppendFrame(nil, []byte("ok"))
+	flipped := AppendFrame(nil, []byte("hello"))
+	flipped[3] ^= 0x40
+	var stream []byte
+	stream = append(stream, good...)
+	stream = append(stream, 'a', 'b', 'c', 0) // garbage: 4 bytes
+	stream = append(stream, 0, 0)             // idle
+	stream = append(stream, flipped...)       // bad CRC: all but its leading 0x00
+	stream = append(stream, bytes.Repeat([]byte{5}, 100)...)
+	stream = append(stream, 0) // too long for 10: 101 bytes
+	stream = append(stream, good...)
+	want := uint64(4 + len(flipped) - 1 + 101)
+	for _, chunk := range []int{1, 7, len(stream)} {
+		d := NewDeframer(10)
+		got, bad := collect(d, stream, chunk)
+		if len(got) != 2 || bad != 3 || d.Discarded() != want {
+			t.Errorf("chunk %d: %d frames, %d bad, %d discarded; want 2, 3, %d", chunk, len(got), bad, d.Discarded(), want)
+		}
+		d.Reset()
+		if d.Discarded() != want {
+			t.Errorf("chunk %d: Reset cleared Discarded", chunk)
+		}
+	}
+}
+
 func TestSerialBudget(t *testing.T) {
 	// docs/design.md: a 130-byte sealed two-node frame.
 	for _, tt := range []struct {

@@ -18,6 +18,9 @@ func FuzzDeframe(f *testing.F) {
 		if cap(d.buf) > maxEncoded(512) || cap(d.out) > maxEncoded(512) {
 			t.Fatalf("buffer grew to %d", cap(d.buf))
 		}
+		if d.Discarded() > uint64(len(stream)) {
+			t.Fatalf("discarded %d of %d bytes", d.Discarded(), len(stream))
+		}
 		// Whatever came before, a good frame after it is delivered.
 		if len(payload) == 0 || len(payload) > 512 {
 			return
