@@ -6,10 +6,11 @@
 //
 // Probes are small frames: magic "HT", version, type, a random session id
 // (so stale answers of an earlier run are ignored), a sequence number, the
-// sender's clock, a payload and a CRC-32; on the line each is COBS-encoded
-// and ends in 0x00, so a receiver resynchronises at the next delimiter after
-// any garbage and loses only the damaged frame. The probe payload walks
-// through every byte value, 0x00 and 0xFF included.
+// sender's clock, a payload and a CRC-32; on the line each is framed as the
+// daemon's serial transport frames (0x00, COBS with a CRC-32, 0x00; see
+// transport/serial), so a receiver resynchronises at the next delimiter
+// after any garbage and loses only the damaged frame. The probe payload
+// walks through every byte value, 0x00 and 0xFF included.
 //
 //   - Loopback (a TX→RX plug): stop-and-wait probes give loss, RTT p50/p99
 //     and jitter; a burst gives throughput; bytes outside valid frames and

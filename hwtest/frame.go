@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+
+	"github.com/failover-ha/failover/transport/serial"
 )
 
 // frameType says what a probe frame is for.
@@ -106,107 +108,47 @@ func pattern(seq uint32, n int) []byte {
 	return p
 }
 
-// cobsEncode appends the COBS encoding of src and the 0x00 delimiter to dst.
-// The encoded bytes contain no 0x00, so a receiver resynchronises at the next
+// encodeSerial returns f as it goes on a serial line, framed as the
+// daemon's serial transport frames (serial.AppendFrame: 0x00, COBS of the
+// frame and a CRC-32, 0x00), so a receiver resynchronises at the next
 // delimiter after any garbage.
-func cobsEncode(dst, src []byte) []byte {
-	codeAt := len(dst)
-	dst = append(dst, 0)
-	code := byte(1)
-	for _, c := range src {
-		if c == 0 {
-			dst[codeAt] = code
-			codeAt = len(dst)
-			dst = append(dst, 0)
-			code = 1
-			continue
-		}
-		dst = append(dst, c)
-		code++
-		if code == 0xFF {
-			dst[codeAt] = code
-			codeAt = len(dst)
-			dst = append(dst, 0)
-			code = 1
-		}
-	}
-	dst[codeAt] = code
-	return append(dst, 0)
-}
-
-// cobsDecode decodes one COBS block (without its delimiter).
-func cobsDecode(src []byte) ([]byte, error) {
-	out := make([]byte, 0, len(src))
-	for i := 0; i < len(src); {
-		code := int(src[i])
-		if code == 0 || i+code > len(src) {
-			return nil, errFrame
-		}
-		out = append(out, src[i+1:i+code]...)
-		i += code
-		if code < 0xFF && i < len(src) {
-			out = append(out, 0)
-		}
-	}
-	return out, nil
-}
-
-// encodeSerial returns f as it goes on a serial line: COBS block + 0x00.
 func encodeSerial(f frame) []byte {
-	return cobsEncode(nil, f.marshal(nil))
+	return serial.AppendFrame(nil, f.marshal(nil))
 }
 
 // deframer splits a serial byte stream into probe frames and counts what did
-// not decode. It is not safe for concurrent use.
+// not decode. Its zero value is ready to use; it is not safe for concurrent
+// use.
 type deframer struct {
-	buf      []byte
-	overflow bool
+	fr *serial.Deframer // the byte layer; nil until the first feed
 
 	Bytes     uint64 // every byte fed
 	Frames    uint64 // frames decoded
-	BadFrames uint64 // delimited blocks that failed COBS or CRC
-	JunkBytes uint64 // bytes of those blocks
+	BadFrames uint64 // delimited blocks that failed COBS, CRC or unmarshalFrame
+	JunkBytes uint64 // bytes of those blocks, delimiters included
 	Stats     byteStats
+
+	rejected uint64 // bytes of well-framed blocks that were no probe frame
 }
 
 // feed consumes p and calls fn for each decoded frame. The frame's payload
 // is valid only during fn.
 func (d *deframer) feed(p []byte, fn func(frame)) {
+	if d.fr == nil {
+		d.fr = serial.NewDeframer(maxFrame)
+	}
 	d.Bytes += uint64(len(p))
 	d.Stats.add(p)
-	for _, c := range p {
-		if c != 0 {
-			if len(d.buf) >= 2*maxFrame {
-				d.overflow = true
-				d.JunkBytes++
-				continue
-			}
-			d.buf = append(d.buf, c)
-			continue
-		}
-		d.block(fn)
-	}
-}
-
-func (d *deframer) block(fn func(frame)) {
-	defer func() { d.buf, d.overflow = d.buf[:0], false }()
-	if len(d.buf) == 0 && !d.overflow {
-		return // idle delimiter
-	}
-	if d.overflow {
-		d.BadFrames++
-		d.JunkBytes += uint64(len(d.buf)) + 1
-		return
-	}
-	raw, err := cobsDecode(d.buf)
-	if err == nil {
-		var f frame
-		if f, err = unmarshalFrame(raw); err == nil {
-			d.Frames++
-			fn(f)
+	bad := d.fr.Feed(p, func(b []byte) {
+		f, err := unmarshalFrame(b)
+		if err != nil {
+			d.BadFrames++
+			d.rejected += uint64(len(serial.AppendFrame(nil, b)) - 1) // without the leading 0x00
 			return
 		}
-	}
-	d.BadFrames++
-	d.JunkBytes += uint64(len(d.buf)) + 1
+		d.Frames++
+		fn(f)
+	})
+	d.BadFrames += uint64(bad)
+	d.JunkBytes = d.fr.Discarded() + d.rejected
 }

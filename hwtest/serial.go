@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/failover-ha/failover/transport"
 	"go.bug.st/serial"
 	"go.bug.st/serial/enumerator"
 )
@@ -188,7 +189,7 @@ func (o *SerialOptions) defaults() {
 		o.Baud = 115200
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = 2*lineTime(frameHeader+o.Payload+frameCRC+8, o.Baud) + 250*time.Millisecond
+		o.Timeout = 2*lineTime(transport.SerialWireLen(frameHeader+o.Payload+frameCRC), o.Baud) + 250*time.Millisecond
 	}
 	if o.Session == 0 {
 		o.Session = rand.Uint32() | 1
@@ -213,7 +214,7 @@ type SerialResult struct {
 	BytesSent     uint64  `json:"bytes_sent"`
 	BytesReceived uint64  `json:"bytes_received"`
 	FramesDecoded uint64  `json:"frames_decoded"`
-	// CorruptFrames counts delimited blocks that failed COBS or CRC, plus
+	// CorruptFrames counts delimited blocks that failed COBS or a CRC, plus
 	// answers whose payload differed from what was sent.
 	CorruptFrames uint64 `json:"corrupt_frames"`
 	// ByteErrors counts bytes that belonged to no valid frame, plus payload
@@ -321,7 +322,7 @@ func (r *lineReader) snapshot() (deframer, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	d := r.d
-	d.buf = nil
+	d.fr = nil // the counters only: the reader goes on using the byte layer
 	return d, r.err
 }
 
