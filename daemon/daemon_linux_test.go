@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/failover-ha/failover/daemon/client"
 	"github.com/failover-ha/failover/internal/lab"
+	"github.com/mdlayher/arp"
+	"github.com/mdlayher/ethernet"
 	"github.com/vishvananda/netlink"
 )
 
@@ -379,5 +382,79 @@ func TestPrivilegedStaleVIPCleanupAndSecondDaemon(t *testing.T) {
 	}
 	if hasVIP(t, h2) || !hasVIP(t, h1) {
 		t.Error("the refused daemon touched the VIP")
+	}
+}
+
+// TestPrivilegedDuplicateAddressAlarm: while h1 owns the VIP, a host with no
+// daemon (h2) claims the address with gratuitous ARP replies; h1 raises one
+// duplicate-address alarm naming h2's MAC however often it claims, and keeps
+// the address (the heartbeats, not a stray ARP, decide ownership).
+func TestPrivilegedDuplicateAddressAlarm(t *testing.T) {
+	lab.Require(t)
+	l := lab.NewT(t, lab.Options{Hosts: 2, Serial: [][2]int{{1, 2}}})
+	dir := t.TempDir()
+	h1, h2, cl := l.Host("h1"), l.Host("h2"), l.Client()
+	d1 := startLabDaemon(t, l, dir, "h1", "h2")
+	waitFor(t, "VIP on h1 (no peer running)", 10*time.Second, func() bool { return hasVIP(t, h1) })
+
+	claim := func(h *lab.Host) {
+		t.Helper()
+		mac := h.MAC("eth0")
+		err := h.Do(func() error {
+			ifi, err := net.InterfaceByName("eth0")
+			if err != nil {
+				return err
+			}
+			c, err := arp.Dial(ifi)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			p, err := arp.NewPacket(arp.OperationReply, mac, testVIP, mac, testVIP)
+			if err != nil {
+				return err
+			}
+			return c.WriteTo(p, ethernet.Broadcast)
+		})
+		if err != nil {
+			t.Fatalf("gratuitous ARP from %s: %v", h.Name(), err)
+		}
+	}
+	c1 := mustClient(t, d1.sock)
+	dups := func(h *lab.Host) int {
+		st, err := c1.Status(context.Background())
+		if err != nil {
+			return 0
+		}
+		n := 0
+		for _, a := range st.Alarms {
+			if strings.Contains(a.Text, "duplicate address") && strings.Contains(a.Text, h.MAC("eth0").String()) {
+				n++
+			}
+		}
+		return n
+	}
+	// The watch starts right after the address is added: claim until seen.
+	waitFor(t, "a duplicate-address alarm for h2 on h1", 5*time.Second, func() bool {
+		claim(h2)
+		return dups(h2) > 0
+	})
+	for range 5 {
+		claim(h2)
+	}
+	// A claim from the client, sent after h2's, marks when h2's have been
+	// read: once its alarm shows, h2's repeats were seen too.
+	waitFor(t, "a duplicate-address alarm for the client on h1", 5*time.Second, func() bool {
+		claim(cl)
+		return dups(cl) > 0
+	})
+	if n := dups(h2); n != 1 {
+		t.Errorf("%d duplicate-address alarms for h2's MAC, want 1", n)
+	}
+	if !hasVIP(t, h1) {
+		t.Error("h1 dropped the VIP on a stray ARP claim")
+	}
+	if got := webState(t, d1.sock); got != "up" {
+		t.Errorf("h1 web = %s, want up", got)
 	}
 }

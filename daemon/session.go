@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -73,6 +74,7 @@ type svcRT struct {
 	ensureAt time.Time
 	announce time.Time
 	stopAnn  context.CancelFunc
+	stopDup  context.CancelFunc // ends the duplicate-address watch
 	err      string
 }
 
@@ -735,18 +737,58 @@ func (s *session) do(now time.Time, acts []quorum.Action) {
 		case quorum.PathChanged:
 			s.log.Info("path state", "peer", a.Peer, "path", a.Path, "from", a.From.String(), "to", a.To.String(), "reason", a.Reason)
 		case quorum.Alarm:
-			s.log.Warn("ALARM", "service", a.Service, "peer", a.Peer, "reason", a.Text)
-			s.alarms = append(s.alarms, client.Alarm{At: now, Service: a.Service, Peer: a.Peer, Text: a.Text})
+			s.alarm(now, a)
 			if a.Service != "" {
 				alarmed = append(alarmed, a.Service)
-			}
-			if len(s.alarms) > 50 {
-				s.alarms = s.alarms[len(s.alarms)-50:]
 			}
 		default:
 			s.log.Warn("unknown action from the core", "action", fmt.Sprintf("%T", a))
 		}
 	}
+}
+
+// alarm logs a and keeps it for status (the last 50).
+func (s *session) alarm(now time.Time, a quorum.Alarm) {
+	s.log.Warn("ALARM", "service", a.Service, "peer", a.Peer, "reason", a.Text)
+	s.alarms = append(s.alarms, client.Alarm{At: now, Service: a.Service, Peer: a.Peer, Text: a.Text})
+	if len(s.alarms) > 50 {
+		s.alarms = s.alarms[len(s.alarms)-50:]
+	}
+}
+
+// watchDup raises an alarm (log, status, trap) the first time each foreign
+// host claims the address of a service we own: an ARP reply or gratuitous
+// ARP for our VIP from another MAC. It only reports: the heartbeats decide
+// who keeps the address (a split brain is resolved by the core), and a
+// re-announce here could race the core's hand-over.
+func (s *session) watchDup(name string, rt *svcRT) {
+	w, ok := rt.mgr.(vip.Watcher)
+	if !ok || rt.stopDup != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	rt.stopDup = cancel
+	vipText := fmt.Sprint(rt.cfg.VIP)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		seen := map[string]bool{} // only this goroutine's callback touches it
+		err := w.Watch(ctx, func(mac net.HardwareAddr) {
+			if seen[mac.String()] {
+				return
+			}
+			seen[mac.String()] = true
+			a := quorum.Alarm{Service: name, Text: fmt.Sprintf("duplicate address: %s also answers for %s", mac, vipText)}
+			r := request{fn: func(s *session) { s.trap(a); s.alarm(time.Now(), a) }, done: make(chan struct{})}
+			select {
+			case s.d.reqs <- r:
+			case <-ctx.Done():
+			}
+		})
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("duplicate-address watch stopped", "service", name, "vip", vipText, "reason", err.Error())
+		}
+	}()
 }
 
 func (s *session) openPaths() int {
@@ -786,6 +828,7 @@ func (s *session) add(now time.Time, name string) {
 		s.log.Warn("gratuitous ARP failed", "service", name, "vip", rt.cfg.VIP, "reason", err.Error())
 	}
 	s.log.Info("VIP added", "service", name, "vip", rt.cfg.VIP, "interface", rt.cfg.Interface, "took", time.Since(t0).Round(time.Microsecond))
+	s.watchDup(name, rt)
 	if rt.cfg.AnnounceCount > 1 {
 		s.announceAsync(name, rt, rt.mgr, rt.cfg.AnnounceInterval)
 	}
@@ -825,6 +868,10 @@ func (s *session) release(name string, rt *svcRT) {
 	if rt.stopAnn != nil {
 		rt.stopAnn()
 		rt.stopAnn = nil
+	}
+	if rt.stopDup != nil {
+		rt.stopDup()
+		rt.stopDup = nil
 	}
 	rt.owning = false
 	rt.ensureAt, rt.announce = time.Time{}, time.Time{}
