@@ -19,8 +19,9 @@ func watchCmd() *command {
 changed since the last refresh are highlighted, and a change log below the
 view lists every state change seen ("service web: recover -> up").
 
-When the output is not a terminal (a pipe or a file), only the change log is
-printed, one line per change with its time, which makes a simple event log.
+When the output is not a terminal (a pipe or a file), the status is printed
+once, then only the change log, one line per change with its time, which
+makes a simple event log.
 If the daemon stops while watching, the view says so and keeps trying.
 
 With --html FILE, nothing is shown: FILE is rewritten every --refresh
