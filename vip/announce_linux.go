@@ -208,6 +208,10 @@ func (m *Linux) Probe(ctx context.Context) (net.HardwareAddr, error) {
 			return nil, m.opErr("probe", capErr(err, capNetRaw))
 		}
 		mac, err := readARPClaim(c, ifi.HardwareAddr, vip)
+		if lateReader(ctx, err) {
+			_ = c.SetReadDeadline(time.Now().Add(drainWait))
+			mac, err = readARPClaim(c, ifi.HardwareAddr, vip)
+		}
 		return m.readResult("probe", ctx, mac, err)
 	}
 	c, err := m.dialNDP(ifi, ndp.Unspecified)
@@ -232,7 +236,24 @@ func (m *Linux) Probe(ctx context.Context) (net.HardwareAddr, error) {
 		return nil, m.opErr("probe", capErr(err, capNetRaw))
 	}
 	mac, err := readNAClaim(c, ifi.HardwareAddr, vip)
+	if lateReader(ctx, err) {
+		_ = c.SetReadDeadline(time.Now().Add(drainWait))
+		mac, err = readNAClaim(c, ifi.HardwareAddr, vip)
+	}
 	return m.readResult("probe", ctx, mac, err)
+}
+
+// drainWait is how long Probe reads on after its window to collect answers
+// that arrived within the window but were still queued.
+const drainWait = 2 * time.Millisecond
+
+// lateReader reports whether a probe's read loop ended on its deadline. A
+// reader that the scheduler runs late finds the deadline passed and returns
+// before reading what is already queued (the poller checks the deadline
+// first), so an owner's answer that came in time would be missed and the
+// address claimed twice: Probe then reads once more for drainWait.
+func lateReader(ctx context.Context, err error) bool {
+	return ctx.Err() == nil && errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // readResult turns the end of a read loop into Probe's result: a deadline

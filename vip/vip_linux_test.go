@@ -393,6 +393,33 @@ func TestPrivilegedProbe(t *testing.T) {
 	}
 }
 
+// TestPrivilegedProbeLateReader: a probe whose reader runs only after its
+// window is over (here: a window so short that it has passed before the
+// first read) must still see an owner's answer that arrives right then,
+// instead of reporting "no owner" and letting the address be claimed twice.
+func TestPrivilegedProbeLateReader(t *testing.T) {
+	cfg := testConfig(vip4)
+	r := newRig(t, cfg)
+	ctx := context.Background()
+	must(t, r.m1.Ensure(ctx))
+	cfg.ProbeWindow = time.Nanosecond
+	late := newManager(t, r.h2, cfg)
+	// The answer must land within the 2 ms drain: on a loaded machine one
+	// try may miss it, so try a few times; without the drain none can see it.
+	for try := range 20 {
+		mac, err := late.Probe(ctx)
+		must(t, err)
+		if mac != nil {
+			if !bytes.Equal(mac, r.h1.MAC("eth0")) {
+				t.Fatalf("conflict from %v, want h1's %v", mac, r.h1.MAC("eth0"))
+			}
+			t.Logf("conflict seen on try %d", try+1)
+			return
+		}
+	}
+	t.Fatal("20 probes that read after their window missed the owner's answer")
+}
+
 func TestPrivilegedWatchDuplicate(t *testing.T) {
 	r := newRig(t, testConfig(vip4))
 	ctx, cancel := context.WithCancel(context.Background())
