@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/failover-ha/failover/daemon/client"
+	"github.com/failover-ha/failover/daemon/config"
 	"github.com/failover-ha/failover/quorum"
 )
 
@@ -112,7 +113,7 @@ func (s *controlServer) setLevel(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "body must be {\"level\":\"debug|info|warn|error\"}: "+err.Error())
 		return
 	}
-	lv, err := parseLevel(in.Level)
+	lv, err := config.ParseLevel(in.Level)
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, err.Error())
 		return
@@ -121,21 +122,6 @@ func (s *controlServer) setLevel(w http.ResponseWriter, r *http.Request) {
 	s.level.Set(lv)
 	s.log.Info("log level changed", "from", strings.ToLower(old.String()), "to", strings.ToLower(lv.String()))
 	writeJSON(w, http.StatusOK, client.LogLevel{Level: strings.ToLower(lv.String())})
-}
-
-// parseLevel accepts debug, info, warn (warning) and error.
-func parseLevel(s string) (slog.Level, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "debug":
-		return slog.LevelDebug, nil
-	case "info", "":
-		return slog.LevelInfo, nil
-	case "warn", "warning":
-		return slog.LevelWarn, nil
-	case "error":
-		return slog.LevelError, nil
-	}
-	return 0, fmt.Errorf("unknown log level %q (want debug, info, warn or error)", s)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/failover-ha/failover/daemon/client"
-	"github.com/failover-ha/failover/internal/snmptrap"
+	"github.com/failover-ha/failover/daemon/config"
+	"github.com/failover-ha/failover/daemon/snmp"
 	"github.com/failover-ha/failover/quorum"
 	"github.com/failover-ha/failover/transport"
 	"github.com/failover-ha/failover/vip"
@@ -40,10 +41,10 @@ type Daemon struct {
 	log   *slog.Logger
 	reqs  chan request // control API -> loop
 	start time.Time
-	traps *snmptrap.Sender // SNMP traps of state changes; queue only, never blocks
+	traps *snmp.Sender // SNMP traps of state changes; queue only, never blocks
 
 	mu  sync.Mutex
-	cfg *Config // the config in force
+	cfg *config.Config // the config in force
 }
 
 type request struct {
@@ -52,24 +53,24 @@ type request struct {
 }
 
 // New returns a daemon for cfg (already validated by LoadConfig).
-func New(cfg *Config, opts Options) (*Daemon, error) {
+func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	if opts.Logger == nil || opts.Level == nil {
 		return nil, errors.New("daemon: Options.Logger and Options.Level are required")
 	}
 	opts.Level.Set(cfg.Level())
-	traps := snmptrap.New(trapConfig(cfg), snmptrap.Options{Logger: opts.Logger})
+	traps := snmp.New(trapConfig(cfg), snmp.Options{Logger: opts.Logger})
 	return &Daemon{opts: opts, log: opts.Logger, cfg: cfg, reqs: make(chan request), traps: traps}, nil
 }
 
 // Config returns the configuration in force.
-func (d *Daemon) Config() *Config {
+func (d *Daemon) Config() *config.Config {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.cfg
 }
 
 // errReload ends a session so that Run starts a new one with cfg.
-type errReload struct{ cfg *Config }
+type errReload struct{ cfg *config.Config }
 
 func (e *errReload) Error() string { return "reload" }
 
@@ -151,7 +152,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 }
 
-func (d *Daemon) startRemote(ctx context.Context, wg *sync.WaitGroup, cs *controlServer, cfg *Config) error {
+func (d *Daemon) startRemote(ctx context.Context, wg *sync.WaitGroup, cs *controlServer, cfg *config.Config) error {
 	if cfg.KeyFile == "" {
 		return errors.New("status_listen needs key_file (requests are authenticated with the cluster key)")
 	}
@@ -240,14 +241,14 @@ func (d *Daemon) Command(ctx context.Context, name string, op quorum.Op) (*clien
 
 // configsEquivalent reports whether b differs from a only in what can change
 // without restarting the core (log level and format).
-func configsEquivalent(a, b *Config) bool {
+func configsEquivalent(a, b *config.Config) bool {
 	x, y := *a, *b
 	x.LogLevel, y.LogLevel, x.LogFormat, y.LogFormat = "", "", "", ""
 	return reflect.DeepEqual(x, y)
 }
 
 // vipConfig turns a service's config into the vip package's.
-func vipConfig(s ServiceConfig) vip.Config {
+func vipConfig(s config.ServiceConfig) vip.Config {
 	return vip.Config{
 		Addr:             s.VIP,
 		Interface:        s.Interface,

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/failover-ha/failover/daemon/client"
+	"github.com/failover-ha/failover/daemon/config"
 	"github.com/failover-ha/failover/internal/lab"
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ethernet"
@@ -114,7 +115,7 @@ func startLabDaemon(t *testing.T, l *lab.Lab, dir, self, peer string) *labDaemon
 	t.Helper()
 	h := l.Host(self)
 	file := labConfig(t, dir, l, self, peer, map[string]int{"h1": 100, "h2": 50})
-	cfg, err := LoadConfig(file)
+	cfg, err := config.Load(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +368,7 @@ func TestPrivilegedStaleVIPCleanupAndSecondDaemon(t *testing.T) {
 	waitFor(t, "VIP on the master h1", 5*time.Second, func() bool { return hasVIP(t, h1) })
 
 	// A second daemon with h2's config must refuse to start.
-	cfg, err := LoadConfig(d2.file)
+	cfg, err := config.Load(d2.file)
 	if err != nil {
 		t.Fatal(err)
 	}

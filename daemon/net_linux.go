@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/failover-ha/failover/daemon/config"
 	"github.com/failover-ha/failover/transport"
 	tserial "github.com/failover-ha/failover/transport/serial"
 	"github.com/failover-ha/failover/transport/udp"
@@ -63,7 +64,7 @@ func (n *Net) newVIP(c vip.Config) (vipManager, error) {
 	return vip.NewLinux(n.handle, c, opts...)
 }
 
-func (n *Net) openUDP(p PathConfig) (transport.Path, error) {
+func (n *Net) openUDP(p config.PathConfig) (transport.Path, error) {
 	uc := udp.Config{Name: p.Name, Interface: p.Interface, Port: uint16(p.Port)}
 	if p.Multicast != "" {
 		g, err := netip.ParseAddrPort(p.Multicast)
@@ -91,7 +92,7 @@ func (n *Net) openUDP(p PathConfig) (transport.Path, error) {
 	return path, nil
 }
 
-func (n *Net) openSerial(p PathConfig, link func(transport.LinkEvent)) (transport.Path, error) {
+func (n *Net) openSerial(p config.PathConfig, link func(transport.LinkEvent)) (transport.Path, error) {
 	sp, err := tserial.New(tserial.Config{Name: p.Name, Port: p.Device, Baud: p.Baud}, tserial.WithLinkEvents(link))
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/failover-ha/failover/daemon/client"
+	"github.com/failover-ha/failover/daemon/config"
 	"github.com/failover-ha/failover/quorum"
 	"github.com/failover-ha/failover/transport"
 	"github.com/failover-ha/failover/vip"
@@ -22,7 +23,7 @@ const shutdownWait = 300 * time.Millisecond
 // by the loop goroutine (run) unless noted.
 type session struct {
 	d      *Daemon
-	cfg    *Config
+	cfg    *config.Config
 	log    *slog.Logger
 	nw     *Net
 	core   *quorum.Core
@@ -55,7 +56,7 @@ type session struct {
 }
 
 type pathRT struct {
-	cfg      PathConfig
+	cfg      config.PathConfig
 	p        transport.Path
 	ctr      *transport.Counters
 	interval time.Duration // send interval (serial may be stretched)
@@ -67,7 +68,7 @@ type pathRT struct {
 }
 
 type svcRT struct {
-	cfg      ServiceConfig
+	cfg      config.ServiceConfig
 	mgr      vipManager // full announce count
 	one      vipManager // one GARP pair: the synchronous first one and refreshes
 	owning   bool
@@ -95,7 +96,7 @@ type rxFrame struct {
 	f   transport.Frame
 }
 
-func newSession(d *Daemon, cfg *Config, nw *Net, inherited map[string]bool, first bool) (*session, error) {
+func newSession(d *Daemon, cfg *config.Config, nw *Net, inherited map[string]bool, first bool) (*session, error) {
 	now := time.Now()
 	s := &session{
 		d: d, cfg: cfg, log: d.log, nw: nw,
@@ -132,7 +133,7 @@ func newSession(d *Daemon, cfg *Config, nw *Net, inherited map[string]bool, firs
 	}
 	s.sealer = sealer
 	s.gate = &transport.Gate{Sealer: sealer, Replay: transport.NewReplayGuard(0)}
-	core, err := quorum.New(coreConfig(cfg), now)
+	core, err := quorum.New(cfg.Core(), now)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: core: %w", err)
 	}
@@ -207,101 +208,13 @@ func newSession(d *Daemon, cfg *Config, nw *Net, inherited map[string]bool, firs
 		s.log.Info("path open", "path", pc.Name, "kind", pc.Kind, "interface", pc.Interface, "device", pc.Device)
 	}
 	for _, rt := range s.paths {
-		rt.interval = sendInterval(cfg, rt.cfg)
+		rt.interval = cfg.SendInterval(rt.cfg)
 		if rt.interval != cfg.Timers.Interval {
 			s.log.Info("serial send interval stretched for the line speed", "path", rt.cfg.Name, "baud", rt.cfg.Baud,
-				"interval", rt.interval, "deadtime", pathDeadtime(cfg, rt.interval))
+				"interval", rt.interval, "deadtime", cfg.PathDeadtime(rt.interval))
 		}
 	}
 	return s, nil
-}
-
-// sendInterval is how often path p carries a heartbeat: every tick for UDP;
-// for serial, transport.SerialInterval for the largest frame this config
-// makes us send (transport.SealedBound), rounded up to whole ticks (frames
-// are only sent on ticks).
-func sendInterval(cfg *Config, p PathConfig) time.Duration {
-	tick := cfg.Timers.Interval
-	if p.Kind != "serial" || tick <= 0 {
-		return tick
-	}
-	shape := transport.FrameShape{Node: cfg.Node}
-	for _, pc := range cfg.Paths {
-		peers := pc.Peers
-		if peers == nil {
-			for _, pe := range cfg.Peers {
-				peers = append(peers, pe.Name)
-			}
-		}
-		for _, n := range peers {
-			shape.Views = append(shape.Views, [2]string{n, pc.Name})
-		}
-	}
-	for _, sc := range cfg.Services {
-		shape.Services = append(shape.Services, sc.Name)
-	}
-	for _, pe := range cfg.Peers {
-		shape.Targets = append(shape.Targets, pe.Name)
-	}
-	d := transport.SerialInterval(p.Baud, transport.SealedBound(shape), tick)
-	n := (d + tick - 1) / tick
-	return n * tick
-}
-
-// pathDeadtime is the silence after which a path sending every iv is down:
-// the configured deadtime, but at least 2.5 send intervals, so that a serial
-// line stretched for a slow baud rate still survives one lost frame (the
-// rule config validation enforces for timers.deadtime against
-// timers.interval). At 115200 baud a two-node serial path sends every 40 ms
-// and keeps the 100 ms default; at 9600 it sends every ~300 ms and gets
-// ~750 ms, so a cluster left with only its cable never flaps.
-func pathDeadtime(cfg *Config, iv time.Duration) time.Duration {
-	return max(cfg.Timers.Deadtime, iv*5/2)
-}
-
-// coreConfig is the core's view of cfg.
-func coreConfig(cfg *Config) quorum.Config {
-	qc := quorum.Config{
-		Self:        cfg.Node,
-		Interval:    cfg.Timers.Interval,
-		Fingerprint: cfg.Fingerprint(),
-		Startup:     cfg.Timers.Startup,
-	}
-	peerPaths := map[string][]string{}
-	for _, p := range cfg.Paths {
-		iv := sendInterval(cfg, p)
-		qc.Paths = append(qc.Paths, quorum.PathSpec{
-			Name: p.Name, Interval: iv, Deadtime: pathDeadtime(cfg, iv), Floor: cfg.Timers.AdaptiveFloor,
-		})
-		peers := p.Peers
-		if peers == nil {
-			for _, pe := range cfg.Peers {
-				peers = append(peers, pe.Name)
-			}
-		}
-		for _, n := range peers {
-			peerPaths[n] = append(peerPaths[n], p.Name)
-		}
-	}
-	for _, pe := range cfg.Peers {
-		qc.Peers = append(qc.Peers, quorum.Peer{Name: pe.Name, Paths: peerPaths[pe.Name]})
-	}
-	for _, sc := range cfg.Services {
-		svc := quorum.Service{
-			Name: sc.Name, Priorities: map[string]int{}, Failback: sc.Failback,
-			FailbackDelay: sc.FailbackDelay, IndoubtHold: cfg.Timers.IndoubtHold,
-		}
-		for n, p := range sc.Priority {
-			svc.Priorities[n] = p
-		}
-		for _, p := range cfg.Paths {
-			if p.Kind == "udp" && p.Interface == sc.Interface {
-				svc.Path = p.Name
-			}
-		}
-		qc.Services = append(qc.Services, svc)
-	}
-	return qc
 }
 
 // linkEvent is called from watcher goroutines.
@@ -459,7 +372,7 @@ func (s *session) timers(now time.Time) {
 	}
 }
 
-func ensureEvery(sc ServiceConfig) time.Duration {
+func ensureEvery(sc config.ServiceConfig) time.Duration {
 	if sc.Lifetime <= 0 {
 		return 0
 	}
@@ -962,7 +875,7 @@ func (s *session) held() map[string]bool {
 func (s *session) reload() error {
 	file := s.cfg.File
 	s.log.Info("reloading config", "config", file)
-	nc, err := LoadConfig(file)
+	nc, err := config.Load(file)
 	if err != nil {
 		s.log.Error("config not reloaded; keeping the running one", "config", file, "reason", err.Error())
 		return nil

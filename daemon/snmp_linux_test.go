@@ -12,8 +12,9 @@ import (
 
 	"github.com/gosnmp/gosnmp"
 
+	"github.com/failover-ha/failover/daemon/config"
 	"github.com/failover-ha/failover/internal/lab"
-	"github.com/failover-ha/failover/internal/snmptrap"
+	"github.com/failover-ha/failover/daemon/snmp"
 )
 
 // TestPrivilegedTrapsOnFailover runs two daemons in a lab whose [snmp]
@@ -66,7 +67,7 @@ func TestPrivilegedTrapsOnFailover(t *testing.T) {
 		}
 		f.WriteString("\n[snmp]\ntrap_targets = [\"" + rx.LocalAddr().String() + "\"]\ncommunity = \"lab\"\n")
 		f.Close()
-		cfg, err := LoadConfig(file)
+		cfg, err := config.Load(file)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,10 +105,10 @@ func TestPrivilegedTrapsOnFailover(t *testing.T) {
 			if !ok {
 				t.Fatal("receiver closed")
 			}
-			if m["."+snmptrap.OIDSnmpTrapOID] != "."+snmptrap.OIDServiceStateChanged {
+			if m["."+snmp.OIDSnmpTrapOID] != "."+snmp.OIDServiceStateChanged {
 				continue
 			}
-			k := m["."+snmptrap.OIDNode] + " " + m["."+snmptrap.OIDService] + " " + m["."+snmptrap.OIDFromState] + "->" + m["."+snmptrap.OIDToState]
+			k := m["."+snmp.OIDNode] + " " + m["."+snmp.OIDService] + " " + m["."+snmp.OIDFromState] + "->" + m["."+snmp.OIDToState]
 			seen = append(seen, k)
 			if done, ok := want[k]; ok && !done {
 				want[k] = true

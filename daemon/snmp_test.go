@@ -5,8 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/netip"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,87 +12,45 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/gosnmp/gosnmp"
 
-	"github.com/failover-ha/failover/internal/snmptrap"
+	"github.com/failover-ha/failover/daemon/config"
+	"github.com/failover-ha/failover/daemon/snmp"
 	"github.com/failover-ha/failover/quorum"
 )
 
-var eqAddrPort = cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })
+// snmpBase is a minimal valid config for the trap tests.
+const snmpBase = `cluster = "lab"
+node = "n1"
+insecure_no_auth = true
 
-func TestConfigSNMP(t *testing.T) {
-	c, err := ParseConfig("f.toml", []byte(base))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(DefaultSNMP(), c.SNMP, eqAddrPort); diff != "" {
-		t.Errorf("no [snmp]: (-want +got)\n%s", diff)
-	}
-	c, err = ParseConfig("f.toml", []byte(base+"\n[snmp]\ntrap_targets = [\"198.18.1.250:162\", \"[2001:db8::1]:1162\"]\ncommunity = \"ops\"\nversion = \"2c\"\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := SNMPConfig{
-		TrapTargets: []netip.AddrPort{netip.MustParseAddrPort("198.18.1.250:162"), netip.MustParseAddrPort("[2001:db8::1]:1162")},
-		Community:   "ops", Version: "2c",
-	}
-	if diff := cmp.Diff(want, c.SNMP, eqAddrPort); diff != "" {
-		t.Errorf("[snmp] (-want +got)\n%s", diff)
-	}
-}
+[[peer]]
+name = "n2"
 
-func TestConfigSNMPProblems(t *testing.T) {
-	for _, tc := range []struct {
-		name, snmp string
-		want       []string
-	}{
-		{"bad target", `trap_targets = ["198.18.1.250"]`,
-			[]string{`f.toml:20: snmp.trap_targets: "198.18.1.250" (entry 1) is not addr:port`}},
-		{"port zero", `trap_targets = ["198.18.1.250:0"]`,
-			[]string{`f.toml:20: snmp.trap_targets: "198.18.1.250:0" (entry 1) is not addr:port`}},
-		{"multicast target", `trap_targets = ["239.1.1.1:162"]`,
-			[]string{`f.toml:20: snmp.trap_targets: 239.1.1.1:162 is not a host address`}},
-		{"twice", `trap_targets = ["198.18.1.250:162", "198.18.1.250:162"]`,
-			[]string{`f.toml:20: snmp.trap_targets: 198.18.1.250:162 listed twice`}},
-		{"version 3", `version = "3"`,
-			[]string{`f.toml:20: snmp.version: "3" is not supported: only "2c"`}},
-		{"empty community", `community = ""`,
-			[]string{`f.toml:20: snmp.community: empty`}},
-		{"unknown key", `comunity = "x"`,
-			[]string{`f.toml:20: snmp.comunity: unknown key (did you mean "community"?)`}},
-		{"wrong type", `trap_targets = "198.18.1.250:162"`,
-			[]string{`f.toml:20: snmp.trap_targets: want an array, got a string`}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseConfig("f.toml", []byte(base+"\n[snmp]\n"+tc.snmp+"\n"))
-			if err == nil {
-				t.Fatal("accepted")
-			}
-			lines := strings.Split(err.Error(), "\n")
-			if len(lines) != len(tc.want) {
-				t.Errorf("got %d problems, want %d:\n%s", len(lines), len(tc.want), err)
-			}
-			for i, w := range tc.want {
-				if i < len(lines) && !strings.HasPrefix(lines[i], w) {
-					t.Errorf("problem %d:\n got %s\nwant %s...", i, lines[i], w)
-				}
-			}
-		})
-	}
-}
+[[path]]
+kind = "udp"
+interface = "eth0"
+unicast = ["198.18.1.2:7405"]
+
+[[service]]
+name = "web"
+vip = "198.18.1.100/24"
+interface = "eth0"
+priority = {n1 = 100, n2 = 50}
+`
 
 func TestTrapEvent(t *testing.T) {
 	for _, tc := range []struct {
 		a    quorum.Action
-		want snmptrap.Event
+		want snmp.Event
 		ok   bool
 	}{
 		{quorum.StateChanged{Service: "web", From: quorum.StateIndoubt, To: quorum.StateUp, Reason: "n1 dead"},
-			snmptrap.Event{Kind: snmptrap.ServiceChanged, Node: "n2", Service: "web", From: "indoubt", To: "up", Reason: "n1 dead"}, true},
+			snmp.Event{Kind: snmp.ServiceChanged, Node: "n2", Service: "web", From: "indoubt", To: "up", Reason: "n1 dead"}, true},
 		{quorum.PeerChanged{Peer: "n1", From: quorum.PeerAlive, To: quorum.PeerDead, Reason: "silent"},
-			snmptrap.Event{Kind: snmptrap.PeerChanged, Node: "n2", Peer: "n1", From: "alive", To: "dead", Reason: "silent"}, true},
+			snmp.Event{Kind: snmp.PeerChanged, Node: "n2", Peer: "n1", From: "alive", To: "dead", Reason: "silent"}, true},
 		{quorum.Alarm{Service: "web", Peer: "n1", Text: "both up"},
-			snmptrap.Event{Kind: snmptrap.Alarm, Node: "n2", Service: "web", Peer: "n1", Reason: "both up"}, true},
-		{quorum.SendHeartbeat{}, snmptrap.Event{}, false},
-		{quorum.PathChanged{Peer: "n1", Path: "eth0"}, snmptrap.Event{}, false},
+			snmp.Event{Kind: snmp.Alarm, Node: "n2", Service: "web", Peer: "n1", Reason: "both up"}, true},
+		{quorum.SendHeartbeat{}, snmp.Event{}, false},
+		{quorum.PathChanged{Peer: "n1", Path: "eth0"}, snmp.Event{}, false},
 	} {
 		got, ok := trapEvent("n2", tc.a)
 		if ok != tc.ok {
@@ -115,7 +71,7 @@ func TestStateChangeSendsTrap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rx.Close()
-	cfg, err := ParseConfig("f.toml", []byte(base+"\n[snmp]\ntrap_targets = [\""+rx.LocalAddr().String()+"\"]\ncommunity = \"lab\"\n"))
+	cfg, err := config.Parse("f.toml", []byte(snmpBase+"\n[snmp]\ntrap_targets = [\""+rx.LocalAddr().String()+"\"]\ncommunity = \"lab\"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,13 +111,13 @@ func TestStateChangeSendsTrap(t *testing.T) {
 		}
 	}
 	want := map[string]any{
-		"." + snmptrap.OIDSnmpTrapOID: "." + snmptrap.OIDServiceStateChanged,
-		"." + snmptrap.OIDNode:        "n1",
-		"." + snmptrap.OIDService:     "web",
-		"." + snmptrap.OIDPeer:        "",
-		"." + snmptrap.OIDFromState:   "recover",
-		"." + snmptrap.OIDToState:     "up",
-		"." + snmptrap.OIDReason:      "n2 released it",
+		"." + snmp.OIDSnmpTrapOID: "." + snmp.OIDServiceStateChanged,
+		"." + snmp.OIDNode:        "n1",
+		"." + snmp.OIDService:     "web",
+		"." + snmp.OIDPeer:        "",
+		"." + snmp.OIDFromState:   "recover",
+		"." + snmp.OIDToState:     "up",
+		"." + snmp.OIDReason:      "n2 released it",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("varbinds (-want +got):\n%s", diff)

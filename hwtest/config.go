@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/failover-ha/failover/daemon"
+	"github.com/failover-ha/failover/daemon/config"
 )
 
 // NICConfig is what the NIC checks need from a failover.toml: the UDP paths
@@ -54,7 +54,7 @@ func LoadNICConfig(file string) (*NICConfig, error) {
 	if _, err := os.Stat(file); err != nil {
 		return nil, configError{fmt.Errorf("%s: %v: pass --config with the path of this host's failover.toml", file, unwrapPath(err))}
 	}
-	c, err := daemon.LoadConfig(file)
+	c, err := config.Load(file)
 	if err != nil {
 		return nil, configError{err}
 	}
@@ -71,7 +71,7 @@ func nicOnly(c *NICConfig) (*NICConfig, error) {
 // ParseNICConfig is LoadNICConfig on bytes already read; file names them in
 // messages.
 func ParseNICConfig(file string, data []byte) (*NICConfig, error) {
-	c, err := daemon.ParseConfig(file, data)
+	c, err := config.Parse(file, data)
 	if err != nil {
 		return nil, configError{err}
 	}
@@ -81,7 +81,7 @@ func ParseNICConfig(file string, data []byte) (*NICConfig, error) {
 // FromDaemon keeps what the NIC checks need from a validated daemon config:
 // the UDP paths (group and unicast peer addresses; their ports are the
 // daemon's, hwtest probes on its own port) and the IPv4 VIPs.
-func FromDaemon(c *daemon.Config) *NICConfig {
+func FromDaemon(c *config.Config) *NICConfig {
 	nc := &NICConfig{File: c.File, Node: c.Node, Interval: c.Timers.Interval, Deadtime: c.Timers.Deadtime}
 	for _, p := range c.Paths {
 		if p.Kind != "udp" {

@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"github.com/failover-ha/failover/daemon"
+	"github.com/failover-ha/failover/daemon/config"
 )
 
 func main() {
@@ -29,7 +30,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("failoverd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	config := fs.String("config", "/etc/failover/failover.toml", "config `file`")
+	file := fs.String("config", "/etc/failover/failover.toml", "config `file`")
 	check := fs.Bool("check", false, "validate the config and exit (0 valid, 2 invalid)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: failoverd [--config FILE] [--check]\n\n"+
@@ -48,9 +49,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	cfg, err := daemon.LoadConfig(*config)
+	cfg, err := config.Load(*file)
 	if err == nil {
-		err = daemon.CheckKeyFile(*config, cfg)
+		err = config.CheckKeyFile(*file, cfg)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "failoverd: invalid config:\n%v\n", err)
@@ -58,7 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *check {
 		fmt.Fprintf(stdout, "%s: ok (node %s, %d peers, %d paths, %d services)\n",
-			*config, cfg.Node, len(cfg.Peers), len(cfg.Paths), len(cfg.Services))
+			*file, cfg.Node, len(cfg.Peers), len(cfg.Paths), len(cfg.Services))
 		return 0
 	}
 

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/failover-ha/failover/internal/cli/rig"
+	"github.com/failover-ha/failover/internal/rig"
 )
 
 // series is one measured quantity over several runs.

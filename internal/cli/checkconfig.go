@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/failover-ha/failover/daemon"
+	"github.com/failover-ha/failover/daemon/config"
 )
 
 func checkConfigCmd() *command {
@@ -32,9 +32,9 @@ from a path, a key file that is missing, malformed or readable by others,
 				return err
 			}
 			file := pos[0]
-			cfg, err := daemon.LoadConfig(file)
+			cfg, err := config.Load(file)
 			if err == nil {
-				err = daemon.CheckKeyFile(file, cfg)
+				err = config.CheckKeyFile(file, cfg)
 			}
 			if err != nil {
 				problems := configProblems(err)
@@ -87,7 +87,7 @@ func configProblems(err error) []ConfigProblem {
 			}
 			return
 		}
-		var p *daemon.Problem
+		var p *config.Problem
 		if errors.As(e, &p) {
 			out = append(out, ConfigProblem{Text: p.Error(), Line: p.Line, Key: p.Key, What: p.What})
 			return

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/failover-ha/failover/internal/cli/rig"
+	"github.com/failover-ha/failover/internal/rig"
 )
 
 // drill runs numbered steps, each PASS or FAIL, with bounded waits and a

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/failover-ha/failover/daemon/client"
-	"github.com/failover-ha/failover/internal/statuspage"
+	"github.com/failover-ha/failover/daemon/web"
 )
 
 // minRefresh is the shortest --refresh of an HTML page: browsers reload in
@@ -16,12 +16,12 @@ const minRefresh = time.Second
 // writeHTML writes the status page for st, or a page saying why there is
 // none when err is set.
 func writeHTML(r *runner, path string, refresh time.Duration, st *client.Status, err error) error {
-	opts := statuspage.Options{Refresh: refresh, Generated: time.Now(), Source: r.target()}
+	opts := web.Options{Refresh: refresh, Generated: time.Now(), Source: r.target()}
 	if err != nil {
 		opts.Error = plainError(err)
 		st = nil
 	}
-	return statuspage.WriteFile(path, st, opts)
+	return web.WriteFile(path, st, opts)
 }
 
 // watchHTML rewrites the page at path every refresh until ctx ends (the

@@ -15,7 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/failover-ha/failover/internal/cli/rig"
+	"github.com/failover-ha/failover/internal/rig"
 )
 
 // DefaultLabSocket is where "failover lab up" serves the lab's control API.

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/failover-ha/failover/internal/cli/rig"
+	"github.com/failover-ha/failover/internal/rig"
 	"github.com/failover-ha/failover/internal/lab"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/failover-ha/failover/internal/cli/rig"
+	"github.com/failover-ha/failover/internal/rig"
 	"github.com/failover-ha/failover/internal/lab"
 )
 

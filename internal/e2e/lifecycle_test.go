@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/failover-ha/failover/daemon/client"
-	"github.com/failover-ha/failover/internal/cli/rig"
+	"github.com/failover-ha/failover/internal/rig"
 	"github.com/failover-ha/failover/internal/lab"
 )
 

@@ -1,4 +1,4 @@
-package daemon
+package config
 
 import (
 	"bytes"
@@ -91,9 +91,9 @@ type ServiceConfig struct {
 // DefaultPort is the UDP heartbeat port unless a path says otherwise.
 const DefaultPort = 7405
 
-// DefaultConfig returns the global defaults. Peers, paths and services have
+// Default returns the global defaults. Peers, paths and services have
 // none; their per-entry defaults are in DefaultPath and DefaultService.
-func DefaultConfig() Config {
+func Default() Config {
 	return Config{
 		// The CLI looks here first; /run is tmpfs, so a reboot clears a stale socket.
 		ControlSocket: "/run/failover.sock",
@@ -184,7 +184,7 @@ func (c *Config) Fingerprint() uint32 {
 
 // Level parses LogLevel.
 func (c *Config) Level() slog.Level {
-	l, _ := parseLevel(c.LogLevel)
+	l, _ := ParseLevel(c.LogLevel)
 	return l
 }
 
@@ -207,10 +207,10 @@ func (p *Problem) Error() string {
 	return loc + ": " + p.Key + ": " + p.What
 }
 
-// LoadConfig reads, decodes and validates the file at path. The error joins
+// Load reads, decodes and validates the file at path. The error joins
 // every problem found (errors.Join of *Problem), each formatted
 // "file:line: key: what is wrong".
-func LoadConfig(path string) (*Config, error) {
+func Load(path string) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		what := err.Error()
@@ -226,11 +226,11 @@ func LoadConfig(path string) (*Config, error) {
 		}
 		return nil, &Problem{File: path, What: what}
 	}
-	return ParseConfig(path, b)
+	return Parse(path, b)
 }
 
-// ParseConfig is LoadConfig on bytes already read; name is used in messages.
-func ParseConfig(name string, data []byte) (*Config, error) {
+// Parse is Load on bytes already read; name is used in messages.
+func Parse(name string, data []byte) (*Config, error) {
 	p := &parser{file: name, idx: indexKeys(data)}
 	var raw rawConfig
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw)
@@ -558,7 +558,7 @@ func (p *parser) duration(key string, s *string, dst *time.Duration) {
 // build applies defaults and converts the raw values, recording problems of
 // single values.
 func (p *parser) build(r *rawConfig) *Config {
-	c := DefaultConfig()
+	c := Default()
 	c.File = p.file
 	c.Cluster, c.Node, c.KeyFile, c.InsecureNoAuth = r.Cluster, r.Node, r.KeyFile, r.InsecureNoAuth
 	c.ClusterID = crc32.ChecksumIEEE([]byte(r.Cluster))
@@ -685,7 +685,7 @@ func (p *parser) validate(c *Config) {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		p.problem("log_format", "%q: want \"text\" or \"json\"", c.LogFormat)
 	}
-	if _, err := parseLevel(c.LogLevel); err != nil {
+	if _, err := ParseLevel(c.LogLevel); err != nil {
 		p.problem("log_level", "%q: want debug, info, warn or error", c.LogLevel)
 	}
 
@@ -786,13 +786,7 @@ func (p *parser) validate(c *Config) {
 		default:
 			p.problem(k+".kind", "%q: want \"udp\" or \"serial\"", pc.Kind)
 		}
-		peers := pc.Peers
-		if peers == nil {
-			for _, pe := range c.Peers {
-				peers = append(peers, pe.Name)
-			}
-		}
-		for _, n := range peers {
+		for _, n := range c.PathPeers(pc) {
 			if n == c.Node || !nodes[n] {
 				p.problem(k+".peers", "%q is not a configured [[peer]]", n)
 			}
@@ -892,4 +886,19 @@ func (p *parser) validate(c *Config) {
 	if len(c.Services) > 32 {
 		p.problem("service", "%d services; a heartbeat carries at most 32", len(c.Services))
 	}
+}
+
+// ParseLevel parses a log level: it accepts debug, info, warn (warning) and error.
+func ParseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info", "":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("unknown log level %q (want debug, info, warn or error)", s)
 }

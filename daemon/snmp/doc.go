@@ -1,4 +1,4 @@
-// Package snmptrap sends SNMPv2c traps about a failover node's state
+// Package snmp sends SNMPv2c traps about a failover node's state
 // changes, as the original Failover did.
 //
 // A Sender takes Events with Notify, which never blocks: events go into a
@@ -17,4 +17,4 @@
 //
 // Notify, Dropped and SetConfig are safe for concurrent use; Run must be
 // called once.
-package snmptrap
+package snmp

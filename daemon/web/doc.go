@@ -1,4 +1,4 @@
-// Package statuspage renders a daemon's status as a self-contained HTML
+// Package web renders a daemon's status as a self-contained HTML
 // page that reloads itself, like the page the original Failover's
 // "failmon -h" wrote every minute.
 //
@@ -11,4 +11,4 @@
 //
 // The functions keep no state and are safe for concurrent use; two
 // WriteFile calls on the same path race only in which page ends up there.
-package statuspage
+package web

@@ -1,4 +1,4 @@
-package daemon
+package config
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 )
 
 func TestExampleConfigParses(t *testing.T) {
-	c, err := LoadConfig("../failover.toml.example")
+	c, err := Load("../../failover.toml.example")
 	if err != nil {
 		t.Fatalf("failover.toml.example: %v", err)
 	}
@@ -60,7 +60,7 @@ priority = {n1 = 100, n2 = 50}
 `
 
 func TestConfigBase(t *testing.T) {
-	c, err := ParseConfig("f.toml", []byte(base))
+	c, err := Parse("f.toml", []byte(base))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ priority`, []string{`f.toml:16: service[0].interface: "eth1" is not the interfac
 				}
 				text = strings.Replace(base, tc.old, tc.new, 1)
 			}
-			_, err := ParseConfig("f.toml", []byte(text))
+			_, err := Parse("f.toml", []byte(text))
 			if err == nil {
 				t.Fatalf("accepted:\n%s", text)
 			}
@@ -172,17 +172,17 @@ kind = "serial"
 device = "/dev/ttyS0"
 baud = %d
 `, tt.baud)
-		c, err := ParseConfig("f.toml", []byte(text))
+		c, err := Parse("f.toml", []byte(text))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := sendInterval(c, c.Paths[2]); got != tt.want {
+		if got := c.SendInterval(c.Paths[2]); got != tt.want {
 			t.Errorf("%d baud: send interval %v, want %v", tt.baud, got, tt.want)
 		}
-		if got := sendInterval(c, c.Paths[0]); got != c.Timers.Interval {
+		if got := c.SendInterval(c.Paths[0]); got != c.Timers.Interval {
 			t.Errorf("udp: send interval %v, want the tick %v", got, c.Timers.Interval)
 		}
-		qc := coreConfig(c)
+		qc := c.Core()
 		if got := qc.Paths[2].Deadtime; got != tt.deadtime {
 			t.Errorf("%d baud: serial deadtime %v, want %v", tt.baud, got, tt.deadtime)
 		}
@@ -192,5 +192,68 @@ baud = %d
 		if err := qc.Validate(); err != nil {
 			t.Errorf("%d baud: core config: %v", tt.baud, err)
 		}
+	}
+}
+
+var eqAddrPort = cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })
+
+func TestConfigSNMP(t *testing.T) {
+	c, err := Parse("f.toml", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(DefaultSNMP(), c.SNMP, eqAddrPort); diff != "" {
+		t.Errorf("no [snmp]: (-want +got)\n%s", diff)
+	}
+	c, err = Parse("f.toml", []byte(base+"\n[snmp]\ntrap_targets = [\"198.18.1.250:162\", \"[2001:db8::1]:1162\"]\ncommunity = \"ops\"\nversion = \"2c\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := SNMPConfig{
+		TrapTargets: []netip.AddrPort{netip.MustParseAddrPort("198.18.1.250:162"), netip.MustParseAddrPort("[2001:db8::1]:1162")},
+		Community:   "ops", Version: "2c",
+	}
+	if diff := cmp.Diff(want, c.SNMP, eqAddrPort); diff != "" {
+		t.Errorf("[snmp] (-want +got)\n%s", diff)
+	}
+}
+
+func TestConfigSNMPProblems(t *testing.T) {
+	for _, tc := range []struct {
+		name, snmp string
+		want       []string
+	}{
+		{"bad target", `trap_targets = ["198.18.1.250"]`,
+			[]string{`f.toml:20: snmp.trap_targets: "198.18.1.250" (entry 1) is not addr:port`}},
+		{"port zero", `trap_targets = ["198.18.1.250:0"]`,
+			[]string{`f.toml:20: snmp.trap_targets: "198.18.1.250:0" (entry 1) is not addr:port`}},
+		{"multicast target", `trap_targets = ["239.1.1.1:162"]`,
+			[]string{`f.toml:20: snmp.trap_targets: 239.1.1.1:162 is not a host address`}},
+		{"twice", `trap_targets = ["198.18.1.250:162", "198.18.1.250:162"]`,
+			[]string{`f.toml:20: snmp.trap_targets: 198.18.1.250:162 listed twice`}},
+		{"version 3", `version = "3"`,
+			[]string{`f.toml:20: snmp.version: "3" is not supported: only "2c"`}},
+		{"empty community", `community = ""`,
+			[]string{`f.toml:20: snmp.community: empty`}},
+		{"unknown key", `comunity = "x"`,
+			[]string{`f.toml:20: snmp.comunity: unknown key (did you mean "community"?)`}},
+		{"wrong type", `trap_targets = "198.18.1.250:162"`,
+			[]string{`f.toml:20: snmp.trap_targets: want an array, got a string`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("f.toml", []byte(base+"\n[snmp]\n"+tc.snmp+"\n"))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != len(tc.want) {
+				t.Errorf("got %d problems, want %d:\n%s", len(lines), len(tc.want), err)
+			}
+			for i, w := range tc.want {
+				if i < len(lines) && !strings.HasPrefix(lines[i], w) {
+					t.Errorf("problem %d:\n got %s\nwant %s...", i, lines[i], w)
+				}
+			}
+		})
 	}
 }

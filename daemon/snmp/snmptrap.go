@@ -1,4 +1,4 @@
-package snmptrap
+package snmp
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package statuspage_test
+package web_test
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/failover-ha/failover/daemon/client"
-	"github.com/failover-ha/failover/internal/statuspage"
+	"github.com/failover-ha/failover/daemon/web"
 )
 
 var now = time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC)
@@ -46,14 +46,14 @@ func TestRender(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		st      *client.Status
-		opts    statuspage.Options
+		opts    web.Options
 		want    []string
 		notWant []string
 	}{
 		{
 			name: "content",
 			st:   sample(),
-			opts: statuspage.Options{Refresh: time.Minute, Generated: now, Source: "/run/failover.sock"},
+			opts: web.Options{Refresh: time.Minute, Generated: now, Source: "/run/failover.sock"},
 			want: []string{
 				`<meta http-equiv="refresh" content="60">`,
 				`<title>failover n1</title>`,
@@ -70,7 +70,7 @@ func TestRender(t *testing.T) {
 		{
 			name: "escaping",
 			st:   hostile,
-			opts: statuspage.Options{Refresh: time.Minute, Generated: now},
+			opts: web.Options{Refresh: time.Minute, Generated: now},
 			want: []string{
 				`failover node &lt;script&gt;alert(&#34;n1&#34;)&lt;/script&gt;`,
 				`<td>web&#34; onmouseover=&#34;x</td>`,
@@ -83,19 +83,19 @@ func TestRender(t *testing.T) {
 		{
 			name:    "no refresh",
 			st:      sample(),
-			opts:    statuspage.Options{Generated: now},
+			opts:    web.Options{Generated: now},
 			notWant: []string{`http-equiv`, `reloads every`},
 		},
 		{
 			name: "sub-second refresh rounds up",
 			st:   sample(),
-			opts: statuspage.Options{Refresh: 200 * time.Millisecond},
+			opts: web.Options{Refresh: 200 * time.Millisecond},
 			want: []string{`<meta http-equiv="refresh" content="1">`},
 		},
 		{
 			name:    "unreachable",
 			st:      nil,
-			opts:    statuspage.Options{Refresh: time.Minute, Generated: now, Error: `failoverd is not running (no socket at /run/failover.sock) <&>`},
+			opts:    web.Options{Refresh: time.Minute, Generated: now, Error: `failoverd is not running (no socket at /run/failover.sock) <&>`},
 			want:    []string{`<title>failover unreachable</title>`, `failoverd is not running (no socket at /run/failover.sock) &lt;&amp;&gt;`, `content="60"`},
 			notWant: []string{`<h2>Peers</h2>`},
 		},
@@ -107,7 +107,7 @@ func TestRender(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := statuspage.Render(&b, tc.st, tc.opts); err != nil {
+			if err := web.Render(&b, tc.st, tc.opts); err != nil {
 				t.Fatal(err)
 			}
 			out := b.String()
@@ -137,7 +137,7 @@ func TestWriteFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := statuspage.WriteFile(path, sample(), statuspage.Options{Refresh: time.Minute, Generated: now}); err != nil {
+	if err := web.WriteFile(path, sample(), web.Options{Refresh: time.Minute, Generated: now}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(path)
@@ -162,7 +162,7 @@ func TestWriteFile(t *testing.T) {
 
 func TestWriteFileMissingDir(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nope", "status.html")
-	err := statuspage.WriteFile(path, sample(), statuspage.Options{})
+	err := web.WriteFile(path, sample(), web.Options{})
 	if err == nil || !strings.Contains(err.Error(), "statuspage:") {
 		t.Errorf("got %v, want a statuspage error", err)
 	}

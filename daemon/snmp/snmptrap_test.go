@@ -1,4 +1,4 @@
-package snmptrap_test
+package snmp_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/gosnmp/gosnmp"
 
-	"github.com/failover-ha/failover/internal/snmptrap"
+	"github.com/failover-ha/failover/daemon/snmp"
 )
 
 // Receiver is a trap receiver on 127.0.0.1 that decodes with gosnmp.
@@ -68,12 +68,12 @@ func varbinds(p *gosnmp.SnmpPacket) []vb {
 	return out
 }
 
-func startSender(t *testing.T, cfg snmptrap.Config, opts snmptrap.Options) *snmptrap.Sender {
+func startSender(t *testing.T, cfg snmp.Config, opts snmp.Options) *snmp.Sender {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s := snmptrap.New(cfg, opts)
+	s := snmp.New(cfg, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -87,15 +87,15 @@ func TestTrapVarbinds(t *testing.T) {
 	clock := func() time.Time { return start.Add(12340 * time.Millisecond) }
 	tests := []struct {
 		name string
-		ev   snmptrap.Event
+		ev   snmp.Event
 		oid  string
 	}{
-		{"service", snmptrap.Event{Kind: snmptrap.ServiceChanged, Node: "n2", Service: "web", From: "indoubt", To: "up", Reason: "n1 dead on every path"}, ".1.3.6.1.4.1.99999.1.0.1"},
-		{"peer", snmptrap.Event{Kind: snmptrap.PeerChanged, Node: "n2", Peer: "n1", From: "alive", To: "dead", Reason: "silent on eth0, eth1"}, ".1.3.6.1.4.1.99999.1.0.2"},
-		{"alarm", snmptrap.Event{Kind: snmptrap.Alarm, Node: "n2", Service: "web", Peer: "n1", Reason: "both up <split brain> & \"quoted\""}, ".1.3.6.1.4.1.99999.1.0.3"},
+		{"service", snmp.Event{Kind: snmp.ServiceChanged, Node: "n2", Service: "web", From: "indoubt", To: "up", Reason: "n1 dead on every path"}, ".1.3.6.1.4.1.99999.1.0.1"},
+		{"peer", snmp.Event{Kind: snmp.PeerChanged, Node: "n2", Peer: "n1", From: "alive", To: "dead", Reason: "silent on eth0, eth1"}, ".1.3.6.1.4.1.99999.1.0.2"},
+		{"alarm", snmp.Event{Kind: snmp.Alarm, Node: "n2", Service: "web", Peer: "n1", Reason: "both up <split brain> & \"quoted\""}, ".1.3.6.1.4.1.99999.1.0.3"},
 	}
 	r := listen(t)
-	s := startSender(t, snmptrap.Config{Targets: []netip.AddrPort{r.addr}, Community: "s3cret"}, snmptrap.Options{Start: start, Now: clock})
+	s := startSender(t, snmp.Config{Targets: []netip.AddrPort{r.addr}, Community: "s3cret"}, snmp.Options{Start: start, Now: clock})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if !s.Notify(tt.ev) {
@@ -124,8 +124,8 @@ func TestTrapVarbinds(t *testing.T) {
 
 func TestEveryTarget(t *testing.T) {
 	a, b := listen(t), listen(t)
-	s := startSender(t, snmptrap.Config{Targets: []netip.AddrPort{a.addr, b.addr}, Community: "public"}, snmptrap.Options{})
-	s.Notify(snmptrap.Event{Kind: snmptrap.ServiceChanged, Node: "n1", Service: "web", From: "recover", To: "up"})
+	s := startSender(t, snmp.Config{Targets: []netip.AddrPort{a.addr, b.addr}, Community: "public"}, snmp.Options{})
+	s.Notify(snmp.Event{Kind: snmp.ServiceChanged, Node: "n1", Service: "web", From: "recover", To: "up"})
 	for _, r := range []*receiver{a, b} {
 		if got := varbinds(r.next())[6].Value; got != "up" {
 			t.Errorf("to-state = %v, want up", got)
@@ -135,13 +135,13 @@ func TestEveryTarget(t *testing.T) {
 
 func TestSetConfig(t *testing.T) {
 	a, b := listen(t), listen(t)
-	s := startSender(t, snmptrap.Config{Targets: []netip.AddrPort{a.addr}, Community: "public"}, snmptrap.Options{})
-	s.Notify(snmptrap.Event{Kind: snmptrap.ServiceChanged, Service: "one"})
+	s := startSender(t, snmp.Config{Targets: []netip.AddrPort{a.addr}, Community: "public"}, snmp.Options{})
+	s.Notify(snmp.Event{Kind: snmp.ServiceChanged, Service: "one"})
 	if got := varbinds(a.next())[3].Value; got != "one" {
 		t.Fatalf("service = %v, want one", got)
 	}
-	s.SetConfig(snmptrap.Config{Targets: []netip.AddrPort{b.addr}, Community: "other"})
-	s.Notify(snmptrap.Event{Kind: snmptrap.ServiceChanged, Service: "two"})
+	s.SetConfig(snmp.Config{Targets: []netip.AddrPort{b.addr}, Community: "other"})
+	s.Notify(snmp.Event{Kind: snmp.ServiceChanged, Service: "two"})
 	p := b.next()
 	if got := varbinds(p)[3].Value; got != "two" || p.Community != "other" {
 		t.Fatalf("service = %v community %q, want two, other", got, p.Community)
@@ -151,11 +151,11 @@ func TestSetConfig(t *testing.T) {
 // TestNotifyNeverBlocks fills the queue of a sender that is not running:
 // Notify must drop and count, not wait.
 func TestNotifyNeverBlocks(t *testing.T) {
-	cfg := snmptrap.Config{Targets: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:9")}, Community: "public"}
-	s := snmptrap.New(cfg, snmptrap.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Queue: 2})
+	cfg := snmp.Config{Targets: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:9")}, Community: "public"}
+	s := snmp.New(cfg, snmp.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Queue: 2})
 	var ok int
 	for range 5 {
-		if s.Notify(snmptrap.Event{Kind: snmptrap.Alarm}) {
+		if s.Notify(snmp.Event{Kind: snmp.Alarm}) {
 			ok++
 		}
 	}
@@ -165,9 +165,9 @@ func TestNotifyNeverBlocks(t *testing.T) {
 }
 
 func TestOffWithoutTargets(t *testing.T) {
-	s := snmptrap.New(snmptrap.Config{}, snmptrap.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Queue: 1})
+	s := snmp.New(snmp.Config{}, snmp.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Queue: 1})
 	for range 3 {
-		if !s.Notify(snmptrap.Event{Kind: snmptrap.Alarm}) {
+		if !s.Notify(snmp.Event{Kind: snmp.Alarm}) {
 			t.Fatal("Notify without targets dropped")
 		}
 	}
@@ -180,9 +180,9 @@ func TestOffWithoutTargets(t *testing.T) {
 // sent (a shutdown's last state changes).
 func TestRunDrainsOnStop(t *testing.T) {
 	r := listen(t)
-	s := snmptrap.New(snmptrap.Config{Targets: []netip.AddrPort{r.addr}, Community: "public"}, snmptrap.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	s.Notify(snmptrap.Event{Kind: snmptrap.ServiceChanged, Service: "a"})
-	s.Notify(snmptrap.Event{Kind: snmptrap.ServiceChanged, Service: "b"})
+	s := snmp.New(snmp.Config{Targets: []netip.AddrPort{r.addr}, Community: "public"}, snmp.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s.Notify(snmp.Event{Kind: snmp.ServiceChanged, Service: "a"})
+	s.Notify(snmp.Event{Kind: snmp.ServiceChanged, Service: "b"})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := s.Run(ctx); err != nil {
