@@ -13,8 +13,8 @@ import (
 	"github.com/gosnmp/gosnmp"
 
 	"github.com/failover-ha/failover/daemon/config"
-	"github.com/failover-ha/failover/internal/lab"
 	"github.com/failover-ha/failover/daemon/snmp"
+	"github.com/failover-ha/failover/internal/lab"
 )
 
 // TestPrivilegedTrapsOnFailover runs two daemons in a lab whose [snmp]

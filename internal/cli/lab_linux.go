@@ -16,8 +16,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/failover-ha/failover/internal/rig"
 	"github.com/failover-ha/failover/internal/lab"
+	"github.com/failover-ha/failover/internal/rig"
 )
 
 // labPreflight says plainly why no lab can run here.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/failover-ha/failover/internal/rig"
 	"github.com/failover-ha/failover/internal/lab"
+	"github.com/failover-ha/failover/internal/rig"
 )
 
 // The original's test 2: "ADDRESS fail" on the master → the backup comes up

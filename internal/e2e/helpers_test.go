@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/failover-ha/failover/internal/rig"
 	"github.com/failover-ha/failover/internal/lab"
+	"github.com/failover-ha/failover/internal/rig"
 )
 
 // waitBound bounds every wait: generous, because a loaded CI machine is slow,

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/failover-ha/failover/daemon/client"
-	"github.com/failover-ha/failover/internal/rig"
 	"github.com/failover-ha/failover/internal/lab"
+	"github.com/failover-ha/failover/internal/rig"
 )
 
 // SIGTERM is a planned hand-over: h1 releases and tells h2, which takes over
