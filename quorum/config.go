@@ -22,6 +22,39 @@ type Config struct {
 	// Startup is how long after start the core listens before it may claim a
 	// service nobody announces (avoids double-claim at simultaneous boot).
 	Startup time.Duration
+	// Damping holds paths that keep changing state (damping.go). The zero
+	// value turns it off.
+	Damping Damping
+}
+
+// Damping keeps a flapping link from flapping the services.
+type Damping struct {
+	// Period and Flaps: a path that went down Flaps times within Period
+	// (its carrier lost, or its frames silent past the suspicion threshold)
+	// is flapping: it is held down until Period has passed without another
+	// down. Period 0 turns this off.
+	Period time.Duration
+	Flaps  int
+	// Settle: a service NIC whose carrier came back counts as back for its
+	// service only once the carrier has stayed up for Settle.
+	Settle time.Duration
+}
+
+// DefaultDamping returns the damping the daemon uses unless configured.
+func DefaultDamping() Damping {
+	return Damping{
+		// 10s: flaps of a bad cable or a failing switch port come every
+		// 0.1-3s; a window of 10s catches three of them, and a path quiet
+		// for 10s has stopped flapping (docs/benchmarks.md, "Flapping").
+		Period: 10 * time.Second,
+		// 3: one down is a fault, two can be a replug; the third within
+		// the period is a pattern.
+		Flaps: 3,
+		// 1s: longer than the up phase of the flaps measured (150-200ms),
+		// so the service leaves once and does not come back between two
+		// flaps; a planned return waits 1s more, while the backup serves.
+		Settle: time.Second,
+	}
 }
 
 // Peer is another node and the paths on which we expect to hear it.
@@ -99,6 +132,14 @@ func (c Config) Validate() error {
 	}
 	if c.Startup < 0 {
 		bad("startup: %v, want >= 0", c.Startup)
+	}
+	if d := c.Damping; d.Period < 0 {
+		bad("damping.period: %v, want >= 0", d.Period)
+	} else if d.Period > 0 && d.Flaps < 2 {
+		bad("damping.flaps: %d, want >= 2 (one down is a fault, not a flap)", d.Flaps)
+	}
+	if c.Damping.Settle < 0 {
+		bad("damping.settle: %v, want >= 0", c.Damping.Settle)
 	}
 	paths := map[string]bool{}
 	if len(c.Paths) == 0 {

@@ -23,6 +23,9 @@ var (
 	ErrTimeBackwards = errors.New("time went backwards")
 	// ErrStale: a Heard carries an older boot epoch than one already seen.
 	ErrStale = errors.New("stale epoch")
+	// ErrTooOld: a Heard reached the core more than its path's deadtime
+	// after it was received (Heard.Received): what it says is out of date.
+	ErrTooOld = errors.New("frame too old")
 	// ErrUnexpected: the event is impossible in the current state (a Probed
 	// without a Probe, an unknown operator command, a nil event).
 	ErrUnexpected = errors.New("unexpected event")
@@ -55,8 +58,10 @@ type Core struct {
 type localPath struct {
 	spec    PathSpec
 	carrier bool
-	// Carrier just back: listen until every peer on the path is heard on it
-	// after backAt, or until listenUntil.
+	upAt    time.Time // carrier up since (zero: since start)
+	flaps   flaps     // carrier losses
+	// Carrier just back (or we were stalled): listen until every peer on
+	// the path is heard on it after backAt, or until listenUntil.
 	backAt, listenUntil time.Time
 }
 
@@ -82,13 +87,21 @@ type peer struct {
 
 type link struct {
 	lp        *localPath
-	state     PathState
+	state     PathState // from frames and carrier; see shown for the reported one
 	lastHeard time.Time
 	upSince   time.Time
 	lastSeq   uint64
 	det       detector
 	oneWay    bool
-	recv, exp float64 // frames received / expected, decayed
+	owSince   time.Time // the peer says it does not hear us since (zero: it does)
+	owAlarm   time.Time // last one-way alarm
+	recv, exp float64   // frames received / expected, decayed
+	flaps     flaps     // transitions out of up
+	held      bool      // held down (flapping), as last reported
+	// Our carrier on the path was lost while the peer was still heard on
+	// it: the silence that follows is ours, not the peer's, so the peer is
+	// not declared dead on its account before lossUntil.
+	lossUntil time.Time
 }
 
 type service struct {
@@ -100,7 +113,8 @@ type service struct {
 	opFail     bool
 	healthBad  bool
 	healthWhy  string
-	carrierBad bool
+	carrierBad bool   // service NIC: no carrier, flapping or settling (nics)
+	carrierWhy string // which of those
 	clearWhy   string // why the last failure cause went away
 
 	probeOut      bool      // a Probe awaits its Probed
@@ -190,8 +204,11 @@ func (c *Core) Step(ev Event) ([]Action, error) {
 		c.probed(e)
 	case Shutdown:
 		c.shutdownAll()
+	case Stalled:
+		c.stalled(e)
 	}
 	c.timers()
+	c.nics()
 	for _, s := range c.svcs {
 		c.evaluate(s)
 	}
@@ -225,7 +242,7 @@ func (c *Core) check(ev Event) error {
 		return nil
 	}
 	switch e := ev.(type) {
-	case Tick, Shutdown:
+	case Tick, Shutdown, Stalled:
 		return nil
 	case Heard:
 		p := c.byPeer[e.Peer]
@@ -237,6 +254,10 @@ func (c *Core) check(ev Event) error {
 		}
 		if p.heard && e.Epoch < p.epoch {
 			return fmt.Errorf("quorum: heard %q on %q with epoch %d, have %d: %w", e.Peer, e.Path, e.Epoch, p.epoch, ErrStale)
+		}
+		if dt := c.paths[e.Path].spec.Deadtime; !e.Received.IsZero() && e.At.Sub(e.Received) > dt {
+			return fmt.Errorf("quorum: heard %q on %q %v after it was received, deadtime %v: %w",
+				e.Peer, e.Path, e.At.Sub(e.Received), dt, ErrTooOld)
 		}
 		return nil
 	case Link:
@@ -273,6 +294,10 @@ func (c *Core) emit(a Action) { c.out = append(c.out, a) }
 func (c *Core) heard(e Heard) {
 	p := c.byPeer[e.Peer]
 	l := p.byPath[e.Path]
+	at := e.At // liveness time: when the frame was read
+	if !e.Received.IsZero() && e.Received.Before(at) {
+		at = e.Received
+	}
 	fresh := !p.heard || e.Seq > p.seq || e.Epoch > p.epoch
 	if p.heard && e.Epoch > p.epoch {
 		c.emit(PeerChanged{Peer: p.name, From: p.state, To: p.state,
@@ -289,7 +314,7 @@ func (c *Core) heard(e Heard) {
 			o.oneWay = false
 		}
 	}
-	if p.heard && c.silentEverywhere(p, e.At) {
+	if p.heard && c.silentEverywhere(p, at) {
 		// Back after a deadtime of silence on every path (it was dead to
 		// us, or we were stalled): it may have claimed what we hold
 		// meanwhile and the segment learnt its MAC. Take the address back.
@@ -305,7 +330,7 @@ func (c *Core) heard(e Heard) {
 	if l.lp.carrier {
 		newer := e.Seq > l.lastSeq
 		if newer && l.state != PathDown && !l.lastHeard.IsZero() {
-			gap := e.At.Sub(l.lastHeard)
+			gap := at.Sub(l.lastHeard)
 			if gap > 0 && gap <= l.lp.spec.Deadtime {
 				l.det.add(gap)
 			}
@@ -322,19 +347,31 @@ func (c *Core) heard(e Heard) {
 			l.lastSeq = e.Seq
 		}
 		prev := l.lastHeard
-		if e.At.After(l.lastHeard) || l.lastHeard.IsZero() {
-			l.lastHeard = e.At
+		if at.After(l.lastHeard) || l.lastHeard.IsZero() {
+			l.lastHeard = at
 		}
+		l.lossUntil = time.Time{}
 		if l.state != PathUp {
 			why := "heard"
 			if !prev.IsZero() {
-				why = "heard again after " + e.At.Sub(prev).String() + " silent"
+				why = "heard again after " + at.Sub(prev).String() + " silent"
 			}
-			if l.state == PathDown {
-				l.upSince = e.At
+			// A frame read a while ago (it waited while we were stalled)
+			// makes the path only as live as its age says.
+			to := PathUp
+			if sus, down := l.det.timeouts(l.lp.spec); c.now.Sub(l.lastHeard) >= down {
+				to = l.state
+			} else if c.now.Sub(l.lastHeard) >= sus {
+				to = PathSuspect
+			}
+			if l.state == PathDown && to != PathDown {
+				// The peer's views can tell about us only from now on: it
+				// could not hear us while the path was down (or we were
+				// stalled and its frames waited).
+				l.upSince = c.now
 				l.det.reset()
 			}
-			c.setPath(p, l, PathUp, why)
+			c.setPath(p, l, to, why)
 		}
 	}
 
@@ -408,9 +445,26 @@ func (c *Core) mismatch(p *peer) {
 func (c *Core) oneWay(p *peer) {
 	for _, l := range p.links {
 		up, known := p.hearsUs[l.lp.spec.Name]
+		dt := l.lp.spec.Deadtime
+		if l.held {
+			l.oneWay, l.owSince = false, time.Time{} // quiet while held down
+			continue
+		}
 		// Give the peer one deadtime to hear us before calling it one-way:
-		// its first frames were sent before ours reached it.
-		ow := l.state != PathDown && known && !up && c.now.Sub(l.upSince) >= l.lp.spec.Deadtime
+		// its first frames were sent before ours reached it. And it must
+		// last a deadtime: a peer that lost carrier says so on its other
+		// paths before this one has gone quiet here.
+		deaf := known && !up && c.now.Sub(l.upSince) >= dt
+		switch {
+		case !deaf || l.state != PathUp:
+			l.owSince = time.Time{}
+		case l.owSince.IsZero():
+			l.owSince = c.now
+		}
+		ow := !l.owSince.IsZero() && c.now.Sub(l.owSince) >= dt
+		if l.oneWay {
+			ow = deaf && l.state != PathDown // a suspect path stays one-way
+		}
 		if ow == l.oneWay {
 			continue
 		}
@@ -419,18 +473,34 @@ func (c *Core) oneWay(p *peer) {
 		if !ow {
 			why = fmt.Sprintf("two-way again: %s hears us on %s", p.name, l.lp.spec.Name)
 		}
-		c.emit(PathChanged{Peer: p.name, Path: l.lp.spec.Name, From: l.state, To: l.state, Reason: why})
+		c.emit(PathChanged{Peer: p.name, Path: l.lp.spec.Name, From: l.shown(), To: l.shown(), Reason: why})
+		// One alarm per episode: a path that hovers between one-way and
+		// two-way alarms again only after a quiet period.
+		if quiet := max(c.cfg.Damping.Period, l.lp.spec.Deadtime); ow && (l.owAlarm.IsZero() || c.now.Sub(l.owAlarm) >= quiet) {
+			l.owAlarm = c.now
+			c.emit(Alarm{Peer: p.name, Text: why})
+		}
 	}
 }
 
+// setPath moves l to state to. A move out of up counts as a flap; while l
+// is held down (flapping) its moves are not reported, and the move that
+// starts the hold is reported as the move to down.
 func (c *Core) setPath(p *peer, l *link, to PathState, why string) {
 	if l.state == to {
 		return
 	}
-	c.emit(PathChanged{Peer: p.name, Path: l.lp.spec.Name, From: l.state, To: to, Reason: why})
+	from := l.shown()
+	if l.state == PathUp && l.flaps.down(c.cfg.Damping, c.now) && !l.held {
+		l.held = true
+		why = flapText(c.cfg.Damping, "downs")
+	}
 	l.state = to
 	if to == PathDown {
 		l.oneWay = false
+	}
+	if from != l.shown() {
+		c.emit(PathChanged{Peer: p.name, Path: l.lp.spec.Name, From: from, To: l.shown(), Reason: why})
 	}
 }
 
@@ -444,20 +514,26 @@ func (c *Core) link(e Link) {
 		// The peers we could not hear on this path may be there: hear them
 		// before we claim anything they might hold. Once each has been
 		// heard on it we know what they hold; else wait one deadtime.
+		lp.upAt = c.now
 		lp.backAt = c.now
 		lp.listenUntil = c.now.Add(lp.spec.Deadtime)
 	} else {
+		if lp.flaps.down(c.cfg.Damping, c.now) {
+			c.emit(Alarm{Text: e.Path + " " + flapText(c.cfg.Damping, "carrier losses")})
+		}
 		for _, p := range c.peers {
 			if l := p.byPath[e.Path]; l != nil {
+				// Our end went away: this path can no longer hear, which
+				// says nothing about the peer. It is not dead on this
+				// path's account before its last frame here is a deadtime
+				// old.
+				if _, down := l.det.timeouts(lp.spec); !l.lastHeard.IsZero() && c.now.Before(l.lastHeard.Add(down)) {
+					l.lossUntil = l.lastHeard.Add(down)
+				}
 				c.setPath(p, l, PathDown, "carrier lost on "+e.Path)
+				c.updateHeld(p, l)
 				c.verdict(p)
 			}
-		}
-	}
-	for _, s := range c.svcs {
-		if s.spec.Path == e.Path {
-			s.carrierBad = !e.Up
-			s.clearWhy = "carrier back on " + e.Path
 		}
 	}
 	iso := true
@@ -474,11 +550,19 @@ func (c *Core) link(e Link) {
 	}
 }
 
-// timers moves links whose silence crossed a threshold.
+// timers moves links whose silence crossed a threshold, and ends holds
+// and own-side losses whose time is over.
 func (c *Core) timers() {
 	for _, p := range c.peers {
 		changed := false
 		for _, l := range p.links {
+			if !l.lossUntil.IsZero() && !c.now.Before(l.lossUntil) {
+				l.lossUntil = time.Time{}
+				changed = true
+			}
+			if c.updateHeld(p, l) {
+				changed = true
+			}
 			if l.state == PathDown {
 				continue
 			}
@@ -501,11 +585,13 @@ func (c *Core) timers() {
 }
 
 func (c *Core) verdict(p *peer) {
-	var up, carrier, silent, never, suspect []string
+	var up, carrier, silent, never, suspect, flapping []string
 	var silentLast, suspectLast time.Time
 	for _, l := range p.links {
 		name := l.lp.spec.Name
 		switch {
+		case l.held:
+			flapping = append(flapping, name)
 		case l.state == PathUp:
 			up = append(up, name)
 		case l.state == PathSuspect:
@@ -525,12 +611,12 @@ func (c *Core) verdict(p *peer) {
 	case !p.heard:
 	case len(up) == len(p.links):
 		to = PeerAlive
-	case p.allDown():
+	case p.allDown() && !p.lossPending():
 		to = PeerDead
 	default:
 		to = PeerDegraded
 	}
-	if to == p.state {
+	if to == p.state && to == PeerAlive {
 		return
 	}
 	var parts []string
@@ -542,13 +628,18 @@ func (c *Core) verdict(p *peer) {
 	if to == PeerAlive {
 		join(up, " up")
 	} else {
-		join(carrier, ": carrier lost")
+		join(carrier, ": carrier lost (our side)")
 		join(silent, " silent for %v", c.now.Sub(silentLast))
 		join(never, " not heard yet")
 		join(suspect, " suspect, silent for %v", c.now.Sub(suspectLast))
+		join(flapping, " flapping")
 		join(up, " up")
 	}
 	why := strings.Join(parts, "; ")
+	if to == p.state {
+		p.reason = why // the same verdict for a new reason
+		return
+	}
 	c.emit(PeerChanged{Peer: p.name, From: p.state, To: to, Reason: why})
 	p.state = to
 	p.reason = why
@@ -568,6 +659,17 @@ func (p *peer) allDown() bool {
 		}
 	}
 	return true
+}
+
+// lossPending reports whether a path of p went down with our own carrier
+// less than its deadtime after p was last heard on it.
+func (p *peer) lossPending() bool {
+	for _, l := range p.links {
+		if !l.lossUntil.IsZero() {
+			return true
+		}
+	}
+	return false
 }
 
 // hearsUs reports whether p says it hears us on some path, or has not told
@@ -687,7 +789,7 @@ func (c *Core) failReason(s *service) string {
 	case s.opFail:
 		return "operator: fail"
 	case s.carrierBad:
-		return "carrier lost on service path " + s.spec.Path
+		return s.carrierWhy
 	case s.healthWhy != "":
 		return "health: " + s.healthWhy
 	}
@@ -1047,6 +1149,19 @@ func (c *Core) NextDeadline() time.Time {
 			if l.state != PathDown && c.now.Sub(l.upSince) < l.lp.spec.Deadtime {
 				at(l.upSince.Add(l.lp.spec.Deadtime))
 			}
+			at(l.lossUntil)
+			if !l.owSince.IsZero() && !l.oneWay {
+				at(l.owSince.Add(l.lp.spec.Deadtime))
+			}
+			if l.held {
+				at(l.flaps.until)
+			}
+		}
+	}
+	for _, lp := range c.paths {
+		at(lp.flaps.until)
+		if lp.carrier {
+			at(lp.upAt.Add(c.cfg.Damping.Settle))
 		}
 	}
 	at(c.listenUntil)

@@ -2,6 +2,7 @@ package quorum
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -24,6 +25,7 @@ const (
 type detector struct {
 	samples [window]time.Duration
 	n, next int
+	typical time.Duration // median gap once minSamples are in: the interval the sender uses
 }
 
 func (d *detector) add(gap time.Duration) {
@@ -32,6 +34,12 @@ func (d *detector) add(gap time.Duration) {
 	if d.n < window {
 		d.n++
 	}
+	if d.n >= minSamples {
+		s := d.samples // a copy
+		sorted := s[:d.n]
+		slices.Sort(sorted)
+		d.typical = sorted[d.n/2]
+	}
 }
 
 func (d *detector) reset() { *d = detector{} }
@@ -39,10 +47,14 @@ func (d *detector) reset() { *d = detector{} }
 // timeouts returns after how long without a frame the path is suspect and
 // down. Floor 0 means a fixed deadtime: suspect at half (but not before one
 // and a half intervals, so a slow serial path does not turn suspect between
-// two regular frames), down at Deadtime.
+// two regular frames), down at Deadtime. The interval is the one the sender
+// actually uses (the median gap), if that is longer than the configured
+// one: a sender whose frames come just past our threshold would otherwise
+// make the path hover between up and suspect at every frame.
 func (d *detector) timeouts(spec PathSpec) (suspect, down time.Duration) {
+	iv := max(spec.Interval, d.typical)
 	if spec.Floor <= 0 || d.n < minSamples {
-		return clamp(spec.Deadtime/2, spec.Interval*3/2, spec.Deadtime), spec.Deadtime
+		return clamp(spec.Deadtime/2, iv*3/2, spec.Deadtime), spec.Deadtime
 	}
 	var sum float64
 	for i := 0; i < d.n; i++ {
@@ -60,10 +72,11 @@ func (d *detector) timeouts(spec PathSpec) (suspect, down time.Duration) {
 	sd = math.Max(sd, mean/10)
 	down = clamp(time.Duration(mean+zDown*sd), spec.Floor, spec.Deadtime)
 	// Never suspect a path before one and a half intervals of silence.
-	suspect = clamp(time.Duration(mean+zSuspect*sd), max(down/2, spec.Interval*3/2), down)
+	suspect = clamp(time.Duration(mean+zSuspect*sd), max(down/2, iv*3/2), down)
 	return suspect, down
 }
 
+// clamp bounds v to lo..hi; hi wins if lo > hi (suspect never after down).
 func clamp(v, lo, hi time.Duration) time.Duration {
-	return max(lo, min(v, hi))
+	return min(hi, max(lo, v))
 }

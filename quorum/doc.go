@@ -3,7 +3,7 @@
 //
 // The core never touches a socket, a clock, a goroutine, a logger or a
 // random source. The shell feeds it events (Heard, Link, Health, Command,
-// Probed, Shutdown, Tick), each carrying its own time, through Core.Step,
+// Probed, Shutdown, Stalled, Tick), each carrying its own time, through Core.Step,
 // and carries out the actions Step returns, in order. The results of those
 // actions come back as events (a Probe as Probed). Replaying the same events
 // gives the same actions, which is how every scenario in testdata is tested.
@@ -15,6 +15,24 @@
 //     carrier on it is lost (Link{Up: false}). With PathSpec.Floor > 0 the
 //     deadtime adapts to the path's observed inter-arrival times (phi
 //     accrual), never below Floor nor above Deadtime.
+//   - Losing our own end of a path (carrier, a serial port) is no evidence
+//     about the peer: the peer is dead no sooner than its path's deadtime
+//     after it was last heard on the path we lost.
+//   - A Heard that reached the core more than its path's deadtime after it
+//     was received (Heard.Received) is rejected (ErrTooOld); a frame's
+//     liveness time is when it was received.
+//   - After Stalled (the shell was away longer than a deadtime) every claim
+//     is dropped at once (RemoveVIP, then recover) and nothing is claimed
+//     before every peer has been heard again on each path (at most a
+//     deadtime); a service returns only by reclaim, or indoubt and probe.
+//   - With Config.Damping, a path that went down Damping.Flaps times within
+//     Damping.Period is held down (flapping) until it has been stable for
+//     the period; its changes meanwhile are not reported. A held link still
+//     proves its peer alive while it carries frames. A service NIC counts
+//     as back only after Damping.Settle of carrier, and never while it
+//     flaps.
+//   - Suspicion is judged against the interval the sender actually uses
+//     (the median gap), when that is longer than the configured one.
 //   - If carrier is lost on every one of our paths we are isolated and claim
 //     nothing.
 //   - A node claims a service only when no live peer advertises it up, it
@@ -38,7 +56,8 @@
 // path); they are deduplicated by the sender's Ref within its epoch.
 //
 // A PeerChanged with From == To reports a peer restart (a new epoch); a
-// PathChanged with From == To reports one-way loss starting or ending.
+// PathChanged with From == To reports one-way loss starting or ending (one
+// Alarm per episode when it starts, after it has lasted a deadtime).
 //
 // # Concurrency
 //

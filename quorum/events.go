@@ -70,7 +70,11 @@ type Tick struct{ At time.Time }
 
 // Heard is an authenticated, non-replayed heartbeat from Peer on Path.
 type Heard struct {
-	At          time.Time
+	At time.Time
+	// Received is when the frame was read at the edge (zero: At). It is
+	// the frame's time for liveness; a frame older than its path's deadtime
+	// when it reaches the core (At - Received) is rejected with ErrTooOld.
+	Received    time.Time
 	Peer, Path  string
 	Epoch, Seq  uint64
 	Interval    time.Duration
@@ -134,6 +138,14 @@ type Probed struct {
 // Shutdown asks for a planned hand-over of every service we hold.
 type Shutdown struct{ At time.Time }
 
+// Stalled reports that the shell was away for For (a stopped process, a
+// paused VM, a loop blocked past the deadtime): our peers may have declared
+// us dead and taken over meanwhile, so every claim we hold is stale.
+type Stalled struct {
+	At  time.Time
+	For time.Duration
+}
+
 func (e Tick) at() time.Time     { return e.At }
 func (e Heard) at() time.Time    { return e.At }
 func (e Link) at() time.Time     { return e.At }
@@ -141,6 +153,7 @@ func (e Health) at() time.Time   { return e.At }
 func (e Command) at() time.Time  { return e.At }
 func (e Probed) at() time.Time   { return e.At }
 func (e Shutdown) at() time.Time { return e.At }
+func (e Stalled) at() time.Time  { return e.At }
 
 func (e Tick) stamped(at time.Time) Event     { e.At = at; return e }
 func (e Heard) stamped(at time.Time) Event    { e.At = at; return e }
@@ -149,6 +162,7 @@ func (e Health) stamped(at time.Time) Event   { e.At = at; return e }
 func (e Command) stamped(at time.Time) Event  { e.At = at; return e }
 func (e Probed) stamped(at time.Time) Event   { e.At = at; return e }
 func (e Shutdown) stamped(at time.Time) Event { e.At = at; return e }
+func (e Stalled) stamped(at time.Time) Event  { e.At = at; return e }
 
 // Action is an output of Core.Step for the shell to carry out.
 type Action interface{ isAction() }

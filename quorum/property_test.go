@@ -83,7 +83,14 @@ func propertyRun(t *testing.T, seed uint64) bool {
 	}
 	s.startup = ms(300 + 100*rng.IntN(3))
 	s.latency = ms(1 + rng.IntN(30))
-	note("seed %d: %d nodes, latency %v, jitter %v, paths %v, services %+v", seed, nNodes, s.latency, s.jitter, s.paths, s.services)
+	if rng.IntN(2) == 0 {
+		s.damping = Damping{Period: ms(1000 + 1000*rng.IntN(5)), Flaps: 2 + rng.IntN(3), Settle: ms(250 * rng.IntN(5))}
+	}
+	if rng.IntN(2) == 0 {
+		s.lifetime = ms(1000 + 500*rng.IntN(4))
+	}
+	note("seed %d: %d nodes, latency %v, jitter %v, paths %v, services %+v, damping %+v, lifetime %v",
+		seed, nNodes, s.latency, s.jitter, s.paths, s.services, s.damping, s.lifetime)
 
 	for _, n := range s.nodes {
 		if rng.IntN(3) == 0 {
@@ -96,7 +103,7 @@ func propertyRun(t *testing.T, seed uint64) bool {
 	pickSvc := func() string { return s.services[rng.IntN(len(s.services))].Name }
 	shutdown := map[*node]bool{}
 	for range 40 {
-		switch rng.IntN(12) {
+		switch rng.IntN(14) {
 		case 0, 1, 2:
 			d := ms(10 + rng.IntN(1500))
 			note("run %v", d)
@@ -161,6 +168,28 @@ func propertyRun(t *testing.T, seed uint64) bool {
 			d := ms(rng.IntN(200))
 			note("run %v", d)
 			s.run(d)
+		case 12:
+			n := pick()
+			switch {
+			case n.core == nil:
+			case n.stalled:
+				note("resume %s", n.name)
+				s.resume(n)
+			default:
+				note("stall %s", n.name)
+				s.stall(n)
+			}
+		case 13:
+			n, p := pick(), pickPath()
+			every := ms(50 + 50*rng.IntN(6))
+			k := 2 + rng.IntN(8)
+			note("flap %s %s every %v, %d times", n.name, p, every, k)
+			for range k {
+				n.carrier[p] = !n.carrier[p]
+				s.step(n, Link{At: s.now, Path: p, Up: n.carrier[p]})
+				s.updateConnectivity()
+				s.run(every)
+			}
 		}
 		if len(s.violations) > 0 {
 			break
@@ -172,6 +201,9 @@ func propertyRun(t *testing.T, seed uint64) bool {
 	s.setCut("*", "", "", false)
 	clear(s.loss)
 	for _, n := range s.nodes {
+		if n.stalled {
+			s.resume(n)
+		}
 		if shutdown[n] {
 			s.kill(n)
 		}

@@ -87,6 +87,13 @@ func runScript(t *testing.T, file, text string) {
 				n.window = nil
 				clear(n.changes)
 			}
+			for _, sv := range s.services {
+				h := strings.Join(s.owners(sv.Name), "+")
+				if h == "" {
+					h = "-"
+				}
+				s.holderLog[sv.Name] = []string{h}
+			}
 		}
 		lastWasExpect = f[0] == "expect"
 		if f[0] != "expect" {
@@ -163,6 +170,14 @@ func runScript(t *testing.T, file, text string) {
 				case k == "fingerprint" && target != nil:
 					x, _ := strconv.ParseUint(v, 16, 32)
 					target.fp = uint32(x)
+				case k == "damping":
+					s.damping.Period = dur(v)
+				case k == "flaps":
+					s.damping.Flaps, _ = strconv.Atoi(v)
+				case k == "settle":
+					s.damping.Settle = dur(v)
+				case k == "lifetime":
+					s.lifetime = dur(v)
 				default:
 					fatalf("set: unknown key %q", k)
 				}
@@ -229,6 +244,42 @@ func runScript(t *testing.T, file, text string) {
 		case "shutdown":
 			need(2)
 			s.step(nodeArg(f[1]), Shutdown{At: s.now})
+		case "stall":
+			need(2)
+			s.stall(nodeArg(f[1]))
+		case "resume":
+			need(2)
+			s.resume(nodeArg(f[1]))
+		case "cutflap": // cutflap PATH A B EVERY FOR: cut, heal, cut... both ways every EVERY for FOR, ending healed
+			need(6)
+			nodeArg(f[2])
+			nodeArg(f[3])
+			every, total := dur(f[4]), dur(f[5])
+			on := false
+			for d := time.Duration(0); d < total; d += every {
+				on = !on
+				s.setCut(f[1], f[2], f[3], on)
+				s.setCut(f[1], f[3], f[2], on)
+				s.run(every)
+			}
+			s.setCut(f[1], f[2], f[3], false)
+			s.setCut(f[1], f[3], f[2], false)
+		case "flap": // flap NODE PATH EVERY FOR: carrier down, up, down... every EVERY for FOR, ending up
+			need(5)
+			n, every, total := nodeArg(f[1]), dur(f[3]), dur(f[4])
+			up := true
+			for d := time.Duration(0); d < total; d += every {
+				up = !up
+				n.carrier[f[2]] = up
+				s.step(n, Link{At: s.now, Path: f[2], Up: up})
+				s.updateConnectivity()
+				s.run(every)
+			}
+			if !up {
+				n.carrier[f[2]] = true
+				s.step(n, Link{At: s.now, Path: f[2], Up: true})
+				s.updateConnectivity()
+			}
 		case "conflict":
 			need(3)
 			nodeArg(f[1]).conflict[f[2]] = true
@@ -306,6 +357,49 @@ func expect(s *sim, f []string, line string, nodeArg func(string) *node, errorf,
 			}
 		}
 		fatalf("no path %s/%s", f[2], f[3])
+	case "flapping": // expect flapping NODE PEER PATH [no]: held down; PEER "-" = our own NIC
+		need(4)
+		want := len(f) < 5 || f[4] != "no"
+		st := status(nodeArg(f[1]))
+		if f[2] == "-" {
+			for _, lp := range st.Paths {
+				if lp.Name == f[3] {
+					if lp.Flapping != want {
+						errorf("%s's own %s flapping %v, want %v", f[1], f[3], lp.Flapping, want)
+					}
+					return
+				}
+			}
+			fatalf("no path %s", f[3])
+		}
+		for _, p := range st.Peers {
+			for _, ps := range p.Paths {
+				if p.Name == f[2] && ps.Name == f[3] {
+					if ps.Flapping != want {
+						errorf("%s sees %s on %s flapping %v (%v), want %v", f[1], f[2], f[3], ps.Flapping, ps.State, want)
+					}
+					return
+				}
+			}
+		}
+		fatalf("no path %s/%s", f[2], f[3])
+	case "moves": // expect moves SERVICE N: owner changes since the last expect block
+		need(3)
+		want, err := strconv.Atoi(f[2])
+		if err != nil {
+			fatalf("moves: %v", err)
+		}
+		if got := moves(s.holderLog[f[1]]); got != want {
+			errorf("%s moved %d times, want %d: %v", f[1], got, want, s.holderLog[f[1]])
+		}
+	case "overlap": // expect overlap SERVICE none: never two holders since the last expect block
+		need(3)
+		for _, h := range s.holderLog[f[1]] {
+			if strings.Contains(h, "+") && f[2] == "none" {
+				errorf("%s held by %s at once: %v", f[1], h, s.holderLog[f[1]])
+				return
+			}
+		}
 	case "isolated": // expect isolated NODE [no]
 		need(2)
 		want := len(f) < 3 || f[2] != "no"

@@ -26,6 +26,8 @@ type sim struct {
 	jitter   map[string]time.Duration // per path, uniform extra delay
 	loss     map[string]float64       // per path, fraction dropped
 	rng      *rand.Rand
+	damping  Damping
+	lifetime time.Duration // a stalled node's VIP expires after this (0: never)
 
 	nodes  []*node
 	byName map[string]*node
@@ -37,6 +39,9 @@ type sim struct {
 	connectedSince map[[2]string]time.Time
 	trace          []string
 	violations     []string
+	// holders of each service as it changed since the last expect block:
+	// "n1", "-", "n1+n2"
+	holderLog map[string][]string
 }
 
 type cutKey struct{ path, from, to string }
@@ -55,6 +60,12 @@ type node struct {
 	conflict map[string]bool // next probe answers conflict
 	window   []string        // actions since the last expect
 	changes  map[string][]State
+	// A stalled node's process does not run: frames for it wait in its
+	// backlog (stamped when they arrived), it sends nothing, its VIPs
+	// stay until the lifetime ends; resume plays the shell's stall guard.
+	stalled    bool
+	stallStart time.Time
+	backlog    []delivery
 }
 
 type delivery struct {
@@ -63,6 +74,7 @@ type delivery struct {
 	to    string
 	epoch uint64 // the receiver's epoch when sent; dropped if it rebooted
 	ev    Event
+	recv  time.Time // when it reached a stalled node's backlog
 }
 
 func newSim(t testing.TB) *sim {
@@ -78,6 +90,7 @@ func newSim(t testing.TB) *sim {
 		byName:         map[string]*node{},
 		cut:            map[cutKey]bool{},
 		connectedSince: map[[2]string]time.Time{},
+		holderLog:      map[string][]string{},
 	}
 }
 
@@ -90,7 +103,7 @@ func (s *sim) addNode(name string) *node {
 }
 
 func (s *sim) config(n *node) Config {
-	cfg := Config{Self: n.name, Paths: s.paths, Interval: n.interval, Fingerprint: n.fp, Startup: s.startup}
+	cfg := Config{Self: n.name, Paths: s.paths, Interval: n.interval, Fingerprint: n.fp, Startup: s.startup, Damping: s.damping}
 	var names []string
 	for _, p := range s.paths {
 		names = append(names, p.Name)
@@ -138,6 +151,8 @@ func (s *sim) boot(n *node) {
 
 func (s *sim) kill(n *node) {
 	n.core = nil
+	n.stalled = false
+	n.backlog = nil
 	clear(n.vip)
 	clear(n.state)
 	s.logf("%s killed", n.name)
@@ -150,10 +165,11 @@ func (s *sim) step(n *node, ev Event) {
 		return
 	}
 	acts, err := n.core.Step(ev)
-	if errors.Is(err, ErrStale) {
-		// A frame of a sender's previous life still in flight: the shell
-		// drops it, as we do.
+	if errors.Is(err, ErrStale) || errors.Is(err, ErrTooOld) {
+		// A frame of a sender's previous life still in flight, or one that
+		// waited in a stalled node's backlog: the shell drops it, as we do.
 		s.logf("%s: dropped: %v", n.name, err)
+		n.window = append(n.window, "dropped: "+err.Error())
 		return
 	}
 	if err != nil {
@@ -276,6 +292,14 @@ func (s *sim) run(d time.Duration) {
 			if n.core == nil {
 				continue
 			}
+			if n.stalled {
+				if s.lifetime > 0 {
+					if t := n.stallStart.Add(s.lifetime); t.After(s.now) {
+						next = minTime(next, t)
+					}
+				}
+				continue
+			}
 			next = minTime(next, n.nextHB)
 			next = minTime(next, n.core.NextDeadline())
 		}
@@ -312,6 +336,11 @@ func (s *sim) process() {
 		if n.core == nil || n.epoch != d.epoch {
 			continue
 		}
+		if n.stalled {
+			d.recv = s.now
+			n.backlog = append(n.backlog, d)
+			continue
+		}
 		switch e := d.ev.(type) {
 		case Heard:
 			if !n.carrier[e.Path] {
@@ -327,6 +356,17 @@ func (s *sim) process() {
 		if n.core == nil {
 			continue
 		}
+		if n.stalled {
+			if s.lifetime > 0 && !s.now.Before(n.stallStart.Add(s.lifetime)) {
+				for sv, held := range n.vip {
+					if held {
+						n.vip[sv] = false
+						s.logf("%s: %s expired (lifetime %v)", n.name, sv, s.lifetime)
+					}
+				}
+			}
+			continue
+		}
 		if !n.nextHB.After(s.now) {
 			s.send(n, nil)
 			n.nextHB = s.now.Add(n.interval)
@@ -334,8 +374,73 @@ func (s *sim) process() {
 		if !n.core.NextDeadline().After(s.now) {
 			s.step(n, Tick{At: s.now})
 		}
+		// The shell refreshes the address of every service it holds up:
+		// one that expired while the process stood still comes back.
+		for sv, st := range n.state {
+			if st == StateUp && !n.vip[sv] {
+				n.vip[sv] = true
+				s.logf("%s: %s re-added by a refresh", n.name, sv)
+			}
+		}
 	}
 	s.checkSafety()
+}
+
+func (s *sim) minDeadtime() time.Duration {
+	d := s.paths[0].Deadtime
+	for _, p := range s.paths {
+		d = min(d, p.Deadtime)
+	}
+	return d
+}
+
+// stall stops n's process: see node.stalled.
+func (s *sim) stall(n *node) {
+	if n.core == nil || n.stalled {
+		s.t.Fatalf("stall %s: not running", n.name)
+	}
+	n.stalled, n.stallStart = true, s.now
+	s.logf("%s stalls", n.name)
+	s.updateConnectivity()
+}
+
+// resume lets a stalled n run again, as the shell does: the stall guard
+// steps Stalled first, then the frames that waited are read, each stamped
+// with the time it arrived.
+func (s *sim) resume(n *node) {
+	if !n.stalled {
+		s.t.Fatalf("resume %s: not stalled", n.name)
+	}
+	n.stalled = false
+	s.logf("%s resumes after %v", n.name, s.now.Sub(n.stallStart))
+	s.updateConnectivity()
+	// The shell's guard fires when the loop was away longer than the
+	// deadtime; then nothing may stay claimed.
+	if away := s.now.Sub(n.stallStart); away > s.minDeadtime() {
+		s.step(n, Stalled{At: s.now, For: away})
+		for sv, held := range n.vip {
+			if held {
+				v := fmt.Sprintf("%v: %s still holds %s after a stall of %v", s.now.Sub(t0), n.name, sv, away)
+				s.violations = append(s.violations, v)
+				s.logf("VIOLATION %s", v)
+			}
+		}
+	}
+	backlog := n.backlog
+	n.backlog = nil
+	for _, d := range backlog {
+		if h, ok := d.ev.(Heard); ok {
+			if !n.carrier[h.Path] {
+				continue
+			}
+			h.At, h.Received = s.now, d.recv
+			s.step(n, h)
+			continue
+		}
+		s.step(n, withAt(d.ev, s.now))
+	}
+	n.nextHB = s.now
+	s.process()
 }
 
 // probeConflict answers a probe by n: forced, or another running node holds
@@ -355,6 +460,7 @@ func (s *sim) probeConflict(n *node, svc string) (bool, string) {
 		if m == n || m.core == nil || !m.vip[svc] {
 			continue
 		}
+		// A stalled node's kernel still answers for its address.
 		if spath == "" || (m.carrier[spath] && n.carrier[spath] && !s.cut[cutKey{spath, m.name, n.name}]) {
 			return true, "mac-of-" + m.name
 		}
@@ -364,7 +470,7 @@ func (s *sim) probeConflict(n *node, svc string) (bool, string) {
 
 // works reports whether path p carries frames both ways between a and b.
 func (s *sim) works(p string, a, b *node) bool {
-	return a.core != nil && b.core != nil && a.carrier[p] && b.carrier[p] && s.loss[p] == 0 &&
+	return a.core != nil && b.core != nil && !a.stalled && !b.stalled && a.carrier[p] && b.carrier[p] && s.loss[p] == 0 &&
 		!s.cut[cutKey{p, a.name, b.name}] && !s.cut[cutKey{p, b.name, a.name}]
 }
 
@@ -402,9 +508,19 @@ func (s *sim) grace() time.Duration {
 }
 
 // checkSafety records a violation if two nodes hold the same address while
-// a path between them has worked both ways for longer than grace.
+// a path between them has worked both ways for longer than grace, and logs
+// every change of the holders.
 func (s *sim) checkSafety() {
 	for _, sv := range s.services {
+		if h := strings.Join(s.owners(sv.Name), "+"); true {
+			if h == "" {
+				h = "-"
+			}
+			l := s.holderLog[sv.Name]
+			if len(l) == 0 || l[len(l)-1] != h {
+				s.holderLog[sv.Name] = append(l, h)
+			}
+		}
 		for i, a := range s.nodes {
 			for _, b := range s.nodes[i+1:] {
 				if !a.vip[sv.Name] || !b.vip[sv.Name] {
@@ -421,6 +537,23 @@ func (s *sim) checkSafety() {
 			}
 		}
 	}
+}
+
+// moves counts the owner changes in a holder log: each time the address
+// lands on another node than the one that held it last (gaps and overlaps
+// between are not changes of their own).
+func moves(log []string) int {
+	n, last := 0, ""
+	for _, h := range log {
+		if h == "-" || strings.Contains(h, "+") {
+			continue
+		}
+		if last != "" && h != last {
+			n++
+		}
+		last = h
+	}
+	return n
 }
 
 // owners returns the nodes holding svc's address.

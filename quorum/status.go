@@ -11,6 +11,7 @@ type Status struct {
 	Isolated   bool            `json:"isolated"` // carrier lost on every path
 	Shutdown   bool            `json:"shutdown"`
 	Peers      []PeerStatus    `json:"peers"`
+	Paths      []LocalPath     `json:"paths"` // our own end of each path
 	Services   []ServiceStatus `json:"services"`
 	Mismatches []Mismatch      `json:"mismatches,omitempty"`
 }
@@ -25,11 +26,21 @@ type PeerStatus struct {
 	Paths    []PathStatus `json:"paths"`
 }
 
+// LocalPath is our own end of one path.
+type LocalPath struct {
+	Name     string    `json:"name"`
+	Carrier  bool      `json:"carrier"`
+	UpSince  time.Time `json:"up_since,omitempty"` // carrier back at (zero: up since start)
+	Flapping bool      `json:"flapping"`           // carrier lost Damping.Flaps times within Damping.Period: held down
+	Until    time.Time `json:"until,omitempty"`    // held down until then, if no other loss comes
+}
+
 // PathStatus is one path to one peer.
 type PathStatus struct {
 	Name      string        `json:"name"`
-	State     PathState     `json:"state"`
-	Carrier   bool          `json:"carrier"` // our side of the path
+	State     PathState     `json:"state"`    // down while held (Flapping)
+	Flapping  bool          `json:"flapping"` // held down: it, or our NIC under it, flaps
+	Carrier   bool          `json:"carrier"`  // our side of the path
 	LastHeard time.Time     `json:"last_heard"`
 	Loss      float64       `json:"loss"`     // recent fraction of expected frames (one per Interval) not heard, 0..1
 	Deadtime  time.Duration `json:"deadtime"` // current (adaptive) deadtime
@@ -73,12 +84,20 @@ func (c *Core) Status() Status {
 				loss = max(0, 1-l.recv/l.exp)
 			}
 			ps.Paths = append(ps.Paths, PathStatus{
-				Name: l.lp.spec.Name, State: l.state, Carrier: l.lp.carrier,
+				Name: l.lp.spec.Name, State: l.shown(), Flapping: l.held, Carrier: l.lp.carrier,
 				LastHeard: l.lastHeard, Loss: loss, Deadtime: down, OneWay: l.oneWay,
 			})
 		}
 		st.Peers = append(st.Peers, ps)
 		st.Mismatches = append(st.Mismatches, p.mismatches...)
+	}
+	for _, pc := range c.cfg.Paths {
+		lp := c.paths[pc.Name]
+		x := LocalPath{Name: pc.Name, Carrier: lp.carrier, UpSince: lp.upAt, Flapping: lp.flaps.held(c.now)}
+		if x.Flapping {
+			x.Until = lp.flaps.until
+		}
+		st.Paths = append(st.Paths, x)
 	}
 	for _, s := range c.svcs {
 		ss := ServiceStatus{Name: s.spec.Name, State: s.state, Priority: s.spec.Priorities[c.cfg.Self], Reason: s.reason, Since: s.since}

@@ -71,6 +71,54 @@ func (l *Lab) applyLink(p port) error {
 	return nil
 }
 
+// AdminDown sets host's nic administratively down inside the host (ip link
+// set dev NIC down, as ifdown, a driver reset or a network manager does):
+// the host loses IFF_UP and carrier, sockets bound to the NIC see
+// ENETDOWN, and the switch side loses carrier too. The NIC keeps its
+// addresses. AdminUp undoes it.
+func (l *Lab) AdminDown(host, nic string) error { return l.setAdmin(host, nic, true) }
+
+// AdminUp sets host's nic administratively up again (ip link set dev NIC
+// up); carrier returns unless the NIC is also pulled or the host frozen.
+func (l *Lab) AdminUp(host, nic string) error { return l.setAdmin(host, nic, false) }
+
+func (l *Lab) setAdmin(host, nic string, down bool) error {
+	p, err := l.port(host, nic)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return errors.New("lab: closed")
+	}
+	if down {
+		l.admin[p] = true
+	} else {
+		delete(l.admin, p)
+	}
+	return l.applyAdmin(p)
+}
+
+// applyAdmin sets the host side of p up or down from the lab's state. l.mu
+// must be held.
+func (l *Lab) applyAdmin(p port) error {
+	h := l.Host(p.host)
+	link, err := h.nl.LinkByName(p.nic)
+	if err != nil {
+		return fmt.Errorf("lab: %s %s: finding the NIC: %w", p.host, p.nic, err)
+	}
+	if l.admin[p] {
+		err = h.nl.LinkSetDown(link)
+	} else {
+		err = h.nl.LinkSetUp(link)
+	}
+	if err != nil {
+		return fmt.Errorf("lab: %s %s: setting it admin up/down: %w", p.host, p.nic, err)
+	}
+	return nil
+}
+
 // Drop silently drops frames of host's nic in the switch, in direction dir.
 // The link stays up. It replaces any earlier Drop on that NIC.
 func (l *Lab) Drop(host, nic string, dir Direction) error {
@@ -247,7 +295,7 @@ func (l *Lab) setFrozen(host string, on bool) error {
 	return errors.Join(errs...)
 }
 
-// Heal undoes every fault: plugs and thaws every host, removes drops and
+// Heal undoes every fault: plugs, sets admin up and thaws every host, removes drops and
 // losses, and heals every cable (new ptys behind the same paths after a
 // hangup).
 func (l *Lab) Heal() error {
@@ -258,13 +306,19 @@ func (l *Lab) Heal() error {
 	}
 	var errs []error
 	frozen := l.frozen
+	admin := l.admin
 	clear(l.pulled)
 	l.frozen = map[string]bool{}
+	l.admin = map[port]bool{}
 	clear(l.drops)
 	clear(l.loss)
 	for _, h := range l.allHosts() {
 		for _, nic := range h.NICs() {
-			errs = append(errs, l.applyLink(port{h.name, nic}))
+			p := port{h.name, nic}
+			errs = append(errs, l.applyLink(p))
+			if admin[p] {
+				errs = append(errs, l.applyAdmin(p))
+			}
 		}
 	}
 	errs = append(errs, l.applyNft())

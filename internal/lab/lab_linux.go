@@ -39,6 +39,7 @@ type Lab struct {
 	drops   map[port]Direction
 	loss    map[port]int
 	pulled  map[port]bool   // pulled by Pull (not by Freeze)
+	admin   map[port]bool   // host side set down by AdminDown
 	frozen  map[string]bool // host name
 }
 
@@ -81,6 +82,7 @@ func New(opts Options) (_ *Lab, err error) {
 		drops:  map[port]Direction{},
 		loss:   map[port]int{},
 		pulled: map[port]bool{},
+		admin:  map[port]bool{},
 		frozen: map[string]bool{},
 	}
 	defer func() {
