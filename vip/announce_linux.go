@@ -18,6 +18,7 @@ import (
 	"github.com/mdlayher/ndp"
 	"github.com/mdlayher/packet"
 	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
 )
 
 var (
@@ -52,13 +53,22 @@ func (m *Linux) Announce(ctx context.Context) error {
 	}
 	var send func() error
 	if m.cfg.Addr.Addr().Is4() {
-		c, err := m.arpSender(ifi)
-		if err != nil {
+		if _, err := m.arpSender(ifi); err != nil {
 			return m.opErr("announce", err)
 		}
+		// A failed send is tried once more at once on a fresh socket: a
+		// socket open across a down and up of the interface reports
+		// ENETDOWN on its first send, though the interface is up again.
 		send = func() error {
-			err := sendGARP(c, ifi.HardwareAddr, m.cfg.Addr.Addr())
-			if err != nil {
+			var err error
+			for range 2 {
+				var c *arp.Client
+				if c, err = m.arpSender(ifi); err != nil {
+					return err
+				}
+				if err = sendGARP(c, ifi.HardwareAddr, m.cfg.Addr.Addr()); err == nil {
+					return nil
+				}
 				m.dropSender(c)
 			}
 			return err
@@ -115,9 +125,10 @@ func (m *Linux) sendRound(ctx context.Context, first bool, send func() error) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	// After our own Ensure the address is ours until Release or Cleanup
-	// (which take sendMu): skip the netlink dump on the takeover path.
-	ok := m.held.Load()
+	// After our own recent Ensure the address is ours until Release or
+	// Cleanup (which take sendMu): skip the netlink dump on the takeover
+	// path. Past half the lifetime, ask the kernel.
+	ok := m.trusted()
 	if !ok {
 		var err error
 		if ok, err = m.Present(ctx); err != nil {
@@ -321,12 +332,42 @@ func (m *Linux) Watch(ctx context.Context, dup func(mac net.HardwareAddr)) error
 	if err != nil {
 		return err
 	}
+	for {
+		err := m.watch(ctx, ifi, dup)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !errors.Is(err, unix.ENETDOWN) {
+			return m.opErr("watch", err)
+		}
+		// The interface went down: the socket reported it once. Listen
+		// again on a fresh one (on the interface as it is now).
+		t := time.NewTimer(watchRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		if ifi, err = m.ifi("watch"); err != nil {
+			return err
+		}
+	}
+}
+
+// watchRetry is how long Watch waits before it listens again after the
+// interface went down.
+const watchRetry = 20 * time.Millisecond
+
+// watch is one socket's life of Watch: it returns when ctx ends or a read
+// fails.
+func (m *Linux) watch(ctx context.Context, ifi *net.Interface, dup func(mac net.HardwareAddr)) error {
 	vip := m.cfg.Addr.Addr()
 	var read func() (net.HardwareAddr, error)
 	if vip.Is4() {
 		c, err := m.dialARP(ifi)
 		if err != nil {
-			return m.opErr("watch", err)
+			return err
 		}
 		defer c.Close()
 		stop := context.AfterFunc(ctx, func() { _ = c.SetReadDeadline(pastInstant) })
@@ -335,7 +376,7 @@ func (m *Linux) Watch(ctx context.Context, dup func(mac net.HardwareAddr)) error
 	} else {
 		c, err := m.dialNDP(ifi, ndp.Unspecified)
 		if err != nil {
-			return m.opErr("watch", err)
+			return err
 		}
 		defer c.Close()
 		stop := context.AfterFunc(ctx, func() { _ = c.SetReadDeadline(pastInstant) })
@@ -344,11 +385,8 @@ func (m *Linux) Watch(ctx context.Context, dup func(mac net.HardwareAddr)) error
 	}
 	for {
 		mac, err := read()
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			return m.opErr("watch", err)
+		if err != nil || ctx.Err() != nil {
+			return err
 		}
 		dup(mac)
 	}
@@ -426,8 +464,8 @@ func (m *Linux) dropSender(c *arp.Client) {
 	m.smu.Lock()
 	defer m.smu.Unlock()
 	if m.arpTx == c {
-		m.arpTx.Close()
 		m.arpTx = nil
+		go c.Close() // see Reopen: the close waits for an RCU grace period
 	}
 }
 

@@ -7,7 +7,8 @@
 // it with netlink (github.com/vishvananda/netlink) on a *netlink.Handle, ARP
 // (github.com/mdlayher/arp) for IPv4 and NDP (github.com/mdlayher/ndp) for
 // IPv6; package viptest has a recording fake. Linux also implements Cleaner
-// (start-up removal of a stale copy) and Watcher (duplicate-address alarm).
+// (start-up removal of a stale copy), Watcher (duplicate-address alarm) and
+// Reopener (drop sockets after the interface went down and up).
 // Carrier changes are watched by transport.WatchLinks. On other platforms NewLinux returns ErrUnsupported.
 //
 // # Guarantees
@@ -30,16 +31,22 @@
 //     gratuitous ARP for the address leaves after Release returns.
 //   - Announce sends both gratuitous ARP forms (request and reply) per
 //     round, AnnounceCount rounds AnnounceInterval apart, the first at
-//     once. Each round first makes sure the address is ours: after this
-//     manager's own successful Ensure it is trusted to be until Release or
-//     Cleanup (no netlink dump on the takeover path); otherwise the kernel
-//     is asked. The first round fails with ErrNotPresent if it is not ours,
-//     a later one ends the call quietly. Announce blocks for
+//     once. Each round first makes sure the address is ours: for half the
+//     lifetime after this manager's own successful Ensure it is trusted to
+//     be, until Release or Cleanup (no netlink dump on the takeover path);
+//     otherwise the kernel is asked, so a process that stood still while
+//     its address expired announces nothing. The first round fails with
+//     ErrNotPresent if it is not ours, a later one ends the call quietly.
+//     A send that fails is tried once more at once on a fresh socket: an
+//     ARP socket open across a down and up of the interface reports
+//     ENETDOWN once, on its next send (Reopen drops it beforehand). Announce blocks for
 //     (AnnounceCount-1)*AnnounceInterval: run it on its own goroutine if the
 //     caller's loop must not wait. Release (and Close) stop it: it then
 //     returns nil; the caller's ctx ending makes it return ctx.Err().
 //   - Probe sends an RFC 5227 ARP probe (sender IP 0.0.0.0) and returns the
 //     MAC of another host answering for the VIP within ProbeWindow, or nil.
+//   - Watch keeps listening across a down and up of the interface: when
+//     its socket reports ENETDOWN it opens a new one.
 //
 // # Prefix length and secondary addresses
 //

@@ -68,6 +68,13 @@ type Cleaner interface {
 	Cleanup(ctx context.Context) (removed bool, err error)
 }
 
+// Reopener is implemented by managers that keep sockets open on the
+// interface (see Linux.Reopen). The owner calls Reopen after the interface
+// went down and up, so that nothing the down invalidated is used again.
+type Reopener interface {
+	Reopen()
+}
+
 // Watcher is implemented by managers that watch the segment for another
 // holder of their address (see Linux.Watch). Watch blocks until ctx ends.
 type Watcher interface {

@@ -6,12 +6,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mdlayher/arp"
 	"github.com/vishvananda/netlink"
@@ -33,6 +35,11 @@ type Linux struct {
 	sendMu   sync.RWMutex // announcement rounds (read) against Release (write)
 	promoted bool         // promote_secondaries already written
 	held     atomic.Bool  // our last Ensure succeeded and no removal since
+	// trustUntil (unix ns) bounds how long held is believed without asking
+	// the kernel: half the lifetime after that Ensure. A process stopped
+	// longer than that (SIGSTOP, a paused VM) may find its address
+	// expired, and must not announce what it no longer has.
+	trustUntil atomic.Int64
 
 	amu       sync.Mutex
 	announces map[uint64]context.CancelFunc // in-flight Announce calls
@@ -45,9 +52,10 @@ type Linux struct {
 }
 
 var (
-	_ Manager = (*Linux)(nil)
-	_ Cleaner = (*Linux)(nil)
-	_ Watcher = (*Linux)(nil)
+	_ Manager  = (*Linux)(nil)
+	_ Cleaner  = (*Linux)(nil)
+	_ Watcher  = (*Linux)(nil)
+	_ Reopener = (*Linux)(nil)
 )
 
 // NewLinux returns a manager for cfg working through h. It checks cfg
@@ -165,8 +173,19 @@ func (m *Linux) Ensure(ctx context.Context) error {
 	if err := m.h.AddrReplace(link, m.nlAddr()); err != nil {
 		return m.opErr("add", capErr(err, capNetAdmin))
 	}
+	trust := int64(math.MaxInt64)
+	if m.cfg.Lifetime > 0 {
+		trust = time.Now().Add(m.cfg.Lifetime / 2).UnixNano()
+	}
+	m.trustUntil.Store(trust)
 	m.held.Store(true)
 	return nil
+}
+
+// trusted reports whether our last Ensure is recent enough to believe the
+// address is still there without asking the kernel.
+func (m *Linux) trusted() bool {
+	return m.held.Load() && time.Now().UnixNano() < m.trustUntil.Load()
 }
 
 func (m *Linux) promoteSecondaries() error {
@@ -304,6 +323,20 @@ func (m *Linux) link(op string) (netlink.Link, error) {
 // opErr wraps err as "vip: <op> 198.18.1.100/32 on eth0: err".
 func (m *Linux) opErr(op string, err error) error {
 	return fmt.Errorf("vip: %s %s on %s: %w", op, m.cfg.Addr, m.cfg.Interface, err)
+}
+
+// Reopen forgets the cached ARP socket, so the next Announce opens a fresh
+// one: call it when the interface went down and up. (A packet socket open
+// across a down reports ENETDOWN once, on its next send; Announce retries
+// such a send on a fresh socket anyway.) The old socket is closed in the
+// background: closing an AF_PACKET socket waits for an RCU grace period.
+func (m *Linux) Reopen() {
+	m.smu.Lock()
+	defer m.smu.Unlock()
+	if c := m.arpTx; c != nil {
+		m.arpTx = nil
+		go c.Close()
+	}
 }
 
 // Close stops in-flight Announce calls and closes the cached ARP socket. It
