@@ -110,14 +110,14 @@ func TestStateChangeSendsTrap(t *testing.T) {
 			got[v.Name] = v.Value
 		}
 	}
+	e := snmp.DefaultEnterprise
 	want := map[string]any{
-		"." + snmp.OIDSnmpTrapOID: "." + snmp.OIDServiceStateChanged,
-		"." + snmp.OIDNode:        "n1",
-		"." + snmp.OIDService:     "web",
-		"." + snmp.OIDPeer:        "",
-		"." + snmp.OIDFromState:   "recover",
-		"." + snmp.OIDToState:     "up",
-		"." + snmp.OIDReason:      "n2 released it",
+		"." + snmp.OIDSnmpTrapOID:           "." + snmp.ServiceChanged.OID(e),
+		"." + snmp.ObjNode.Instance(e):      "n1",
+		"." + snmp.ObjService.Instance(e):   "web",
+		"." + snmp.ObjFromState.Instance(e): "recover",
+		"." + snmp.ObjToState.Instance(e):   "up",
+		"." + snmp.ObjReason.Instance(e):    "n2 released it",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("varbinds (-want +got):\n%s", diff)
