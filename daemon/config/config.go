@@ -38,13 +38,6 @@ type Config struct {
 	SNMP           SNMPConfig
 }
 
-// SNMPConfig is the optional [snmp] table: where state-change traps go.
-type SNMPConfig struct {
-	TrapTargets []netip.AddrPort // receivers; none = traps off
-	Community   string           // v2c community
-	Version     string           // "2c", the only one supported
-}
-
 // Timers are the failure detector and state machine timings.
 type Timers struct {
 	Interval      time.Duration // heartbeat send interval
@@ -116,19 +109,6 @@ func Default() Config {
 			// rule already guards against a single cut.
 			IndoubtHold: 0,
 		},
-	}
-}
-
-// DefaultSNMP returns the defaults of the [snmp] table.
-func DefaultSNMP() SNMPConfig {
-	return SNMPConfig{
-		// Off: traps go nowhere until a receiver is named.
-		TrapTargets: nil,
-		// The community every trap receiver accepts out of the box; traps
-		// carry only state names, which the heartbeats show anyway.
-		Community: "public",
-		// v2c: one notification PDU, no engine IDs; what receivers expect.
-		Version: "2c",
 	}
 }
 
@@ -260,12 +240,6 @@ type rawConfig struct {
 	Path           []rawPath    `toml:"path"`
 	Service        []rawService `toml:"service"`
 	SNMP           rawSNMP      `toml:"snmp"`
-}
-
-type rawSNMP struct {
-	TrapTargets []string `toml:"trap_targets"`
-	Community   *string  `toml:"community"`
-	Version     *string  `toml:"version"`
 }
 
 type rawTimers struct {
@@ -502,7 +476,8 @@ var knownKeys = []string{
 	"peer", "path", "service", "name", "kind", "interface", "port", "multicast", "unicast", "peers", "device", "baud",
 	"vip", "label", "priority", "failback", "failback_delay", "lifetime", "announce_count", "announce_interval",
 	"announce_refresh", "probe_window",
-	"snmp", "trap_targets", "community", "version",
+	"snmp", "trap_targets", "community", "version", "enterprise_oid", "user", "security_level", "auth_protocol",
+	"auth_passphrase", "auth_passphrase_file", "priv_protocol", "priv_passphrase", "priv_passphrase_file", "engine_id",
 }
 
 // suggest names a known key one edit or transposition away, for typos.
@@ -633,21 +608,7 @@ func (p *parser) build(r *rawConfig) *Config {
 		}
 		c.Services = append(c.Services, sc)
 	}
-	c.SNMP = DefaultSNMP()
-	for i, t := range r.SNMP.TrapTargets {
-		ap, err := netip.ParseAddrPort(strings.TrimSpace(t))
-		if err != nil || ap.Port() == 0 {
-			p.problem("snmp.trap_targets", "%q (entry %d) is not addr:port like \"198.18.1.250:162\"", t, i+1)
-			continue
-		}
-		c.SNMP.TrapTargets = append(c.SNMP.TrapTargets, ap)
-	}
-	if r.SNMP.Community != nil {
-		c.SNMP.Community = *r.SNMP.Community
-	}
-	if r.SNMP.Version != nil {
-		c.SNMP.Version = *r.SNMP.Version
-	}
+	c.SNMP = p.snmp(&r.SNMP, c.Node)
 	return &c
 }
 
@@ -864,24 +825,6 @@ func (p *parser) validate(c *Config) {
 		if s.AnnounceRefresh != 0 && s.AnnounceRefresh < time.Second {
 			p.problem(k+".announce_refresh", "%s is under 1s (\"0s\" turns refresh off)", s.AnnounceRefresh)
 		}
-	}
-	seen := map[netip.AddrPort]bool{}
-	for _, ap := range c.SNMP.TrapTargets {
-		switch a := ap.Addr(); {
-		case a.IsUnspecified() || a.IsMulticast():
-			p.problem("snmp.trap_targets", "%s is not a host address", ap)
-		case seen[ap]:
-			p.problem("snmp.trap_targets", "%s listed twice", ap)
-		}
-		seen[ap] = true
-	}
-	if c.SNMP.Version != "2c" {
-		p.problem("snmp.version", "%q is not supported: only \"2c\"", c.SNMP.Version)
-	}
-	if c.SNMP.Community == "" {
-		p.problem("snmp.community", "empty: give the receivers' community, like \"public\"")
-	} else if len(c.SNMP.Community) > 255 || strings.ContainsFunc(c.SNMP.Community, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-		p.problem("snmp.community", "must be 1..255 printable bytes")
 	}
 	if len(c.Services) > 32 {
 		p.problem("service", "%d services; a heartbeat carries at most 32", len(c.Services))
