@@ -189,3 +189,52 @@ func TestConfigSNMPProblems(t *testing.T) {
 		})
 	}
 }
+
+// TestExampleSNMP: the [snmp] keys failover.toml.example documents parse,
+// for version 2c and for version 3 (its passphrase files made here).
+func TestExampleSNMP(t *testing.T) {
+	b, err := os.ReadFile("../../failover.toml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	i := strings.Index(text, "# [snmp]")
+	if i < 0 {
+		t.Fatal("the example has no [snmp] section")
+	}
+	head, block := text[:i], strings.Split(text[i:], "\n")
+	uncomment := func(keep func(key string) bool) string {
+		var out []string
+		for _, l := range block {
+			k, _, isKey := strings.Cut(strings.TrimPrefix(l, "# "), " =")
+			if l == "# [snmp]" || (isKey && !strings.Contains(k, " ") && keep(k)) {
+				out = append(out, strings.TrimPrefix(l, "# "))
+			}
+		}
+		return head + strings.Join(out, "\n") + "\n"
+	}
+	v2 := uncomment(func(k string) bool { return k == "trap_targets" || k == "enterprise_oid" || k == "community" })
+	c, err := Parse("example", []byte(v2+"version = \"2c\"\n"))
+	if err != nil {
+		t.Fatalf("v2c:\n%s\n%v", v2, err)
+	}
+	if c.SNMP.Version != "2c" || len(c.SNMP.TrapTargets) != 1 || c.SNMP.EnterpriseOID != snmp.DefaultEnterprise {
+		t.Errorf("v2c: %+v", c.SNMP)
+	}
+	v3 := uncomment(func(k string) bool { return k != "community" })
+	if strings.Count(v3, "\nversion = ") != 2 {
+		t.Fatalf("the example's [snmp] should show version 2c and 3:\n%s", v3)
+	}
+	v3 = strings.Replace(v3, "version = \"2c\"", "", 1)
+	for _, f := range []string{"/etc/failover/snmp-auth.pass", "/etc/failover/snmp-priv.pass"} {
+		v3 = strings.ReplaceAll(v3, f, writeSecret(t, "example-pass-phrase\n", 0o600))
+	}
+	c, err = Parse("example", []byte(v3))
+	if err != nil {
+		t.Fatalf("v3:\n%s\n%v", v3, err)
+	}
+	if s := c.SNMP; s.Version != "3" || s.User != "failover" || s.PrivPassphrase.Reveal() != "example-pass-phrase" ||
+		snmp.FormatEngineID(s.EngineID) != snmp.FormatEngineID(snmp.DefaultEngineID(snmp.DefaultEnterprise, "n1")) {
+		t.Errorf("v3: %+v", s)
+	}
+}
