@@ -45,10 +45,11 @@
 // # SNMP traps
 //
 // With [snmp] trap_targets set, every StateChanged, PeerChanged and Alarm
-// action is also queued as an SNMPv2c trap (package daemon/snmp). The
-// loop only queues; one sender goroutine, started by Run and kept across
-// reloads, sends. A full queue drops the trap (counted and logged), so a slow
-// receiver never delays the core. The enterprise OID is a placeholder.
+// action is also queued as an SNMPv2c or SNMPv3 notification of FAILOVER-MIB
+// (package daemon/snmp). The loop only queues; one sender goroutine, started
+// by Run and kept across reloads, sends. A full queue drops the trap (counted
+// and logged), so a slow receiver never delays the core. The default
+// enterprise arc is a placeholder, and the log says so at start.
 //
 // # Control API
 //

@@ -30,13 +30,6 @@ type Config struct {
 	SNMP           SNMPConfig
 }
 
-// SNMPConfig is the optional [snmp] table: where state-change traps go.
-type SNMPConfig struct {
-	TrapTargets []netip.AddrPort // receivers; none = traps off
-	Community   string           // v2c community
-	Version     string           // "2c", the only one supported
-}
-
 // Timers are the failure detector and state machine timings.
 type Timers struct {
 	Interval      time.Duration // heartbeat send interval
@@ -108,19 +101,6 @@ func Default() Config {
 			// rule already guards against a single cut.
 			IndoubtHold: 0,
 		},
-	}
-}
-
-// DefaultSNMP returns the defaults of the [snmp] table.
-func DefaultSNMP() SNMPConfig {
-	return SNMPConfig{
-		// Off: traps go nowhere until a receiver is named.
-		TrapTargets: nil,
-		// The community every trap receiver accepts out of the box; traps
-		// carry only state names, which the heartbeats show anyway.
-		Community: "public",
-		// v2c: one notification PDU, no engine IDs; what receivers expect.
-		Version: "2c",
 	}
 }
 

@@ -71,12 +71,6 @@ type rawConfig struct {
 	SNMP           rawSNMP      `toml:"snmp"`
 }
 
-type rawSNMP struct {
-	TrapTargets []string `toml:"trap_targets"`
-	Community   *string  `toml:"community"`
-	Version     *string  `toml:"version"`
-}
-
 type rawTimers struct {
 	Interval      *string `toml:"interval"`
 	Deadtime      *string `toml:"deadtime"`
@@ -311,7 +305,8 @@ var knownKeys = []string{
 	"peer", "path", "service", "name", "kind", "interface", "port", "multicast", "unicast", "peers", "device", "baud",
 	"vip", "label", "priority", "failback", "failback_delay", "lifetime", "announce_count", "announce_interval",
 	"announce_refresh", "probe_window",
-	"snmp", "trap_targets", "community", "version",
+	"snmp", "trap_targets", "community", "version", "enterprise_oid", "user", "security_level", "auth_protocol",
+	"auth_passphrase", "auth_passphrase_file", "priv_protocol", "priv_passphrase", "priv_passphrase_file", "engine_id",
 }
 
 // suggest names a known key one edit or transposition away, for typos.
@@ -442,20 +437,6 @@ func (p *parser) build(r *rawConfig) *Config {
 		}
 		c.Services = append(c.Services, sc)
 	}
-	c.SNMP = DefaultSNMP()
-	for i, t := range r.SNMP.TrapTargets {
-		ap, err := netip.ParseAddrPort(strings.TrimSpace(t))
-		if err != nil || ap.Port() == 0 {
-			p.problem("snmp.trap_targets", "%q (entry %d) is not addr:port like \"198.18.1.250:162\"", t, i+1)
-			continue
-		}
-		c.SNMP.TrapTargets = append(c.SNMP.TrapTargets, ap)
-	}
-	if r.SNMP.Community != nil {
-		c.SNMP.Community = *r.SNMP.Community
-	}
-	if r.SNMP.Version != nil {
-		c.SNMP.Version = *r.SNMP.Version
-	}
+	c.SNMP = p.snmp(&r.SNMP, c.Node)
 	return &c
 }

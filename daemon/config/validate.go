@@ -223,24 +223,6 @@ func (p *parser) validate(c *Config) {
 			p.problem(k+".announce_refresh", "%s is under 1s (\"0s\" turns refresh off)", s.AnnounceRefresh)
 		}
 	}
-	seen := map[netip.AddrPort]bool{}
-	for _, ap := range c.SNMP.TrapTargets {
-		switch a := ap.Addr(); {
-		case a.IsUnspecified() || a.IsMulticast():
-			p.problem("snmp.trap_targets", "%s is not a host address", ap)
-		case seen[ap]:
-			p.problem("snmp.trap_targets", "%s listed twice", ap)
-		}
-		seen[ap] = true
-	}
-	if c.SNMP.Version != "2c" {
-		p.problem("snmp.version", "%q is not supported: only \"2c\"", c.SNMP.Version)
-	}
-	if c.SNMP.Community == "" {
-		p.problem("snmp.community", "empty: give the receivers' community, like \"public\"")
-	} else if len(c.SNMP.Community) > 255 || strings.ContainsFunc(c.SNMP.Community, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-		p.problem("snmp.community", "must be 1..255 printable bytes")
-	}
 	if len(c.Services) > 32 {
 		p.problem("service", "%d services; a heartbeat carries at most 32", len(c.Services))
 	}
