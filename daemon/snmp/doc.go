@@ -17,14 +17,14 @@
 // UTF-8, cut to 255 octets). The file FAILOVER-MIB.txt beside this
 // package (also MIB) is the SMIv2 module that defines them; the tests
 // check that the OIDs and varbinds sent are the module's. The module sits
-// at Config.Enterprise, by default DefaultEnterprise, 1.3.6.1.4.1.99999:
+// at Config.Enterprise, by default config.DefaultEnterprise, 1.3.6.1.4.1.99999:
 // a PLACEHOLDER private enterprise number, not one assigned to this
 // project by IANA. A site sets its own arc in the config and in the MIB's
 // MODULE-IDENTITY.
 //
 // # SNMPv3
 //
-// With Version V3, notifications use the User-based Security Model
+// With version config.V3, notifications use the User-based Security Model
 // (RFC 3414): authPriv (the default), authNoPriv or noAuthNoPriv, HMAC-SHA
 // or HMAC-SHA-2 (RFC 7860) and AES (RFC 3826; AES-192/256 with the
 // Blumenthal or Reeder key extension). MD5 and DES are not offered. The
