@@ -2,8 +2,12 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/failover-ha/failover/daemon/config"
@@ -21,7 +25,37 @@ type svcRT struct {
 	stopAnn  context.CancelFunc
 	stopDup  context.CancelFunc // ends the duplicate-address watch
 	err      string
+	ann      annStats // announce failures, written by announce goroutines
 }
+
+// annStats counts failed announcements (safe for concurrent use).
+type annStats struct {
+	failed atomic.Uint64
+	mu     sync.Mutex
+	last   string // the last failure's error
+	lastAt time.Time
+}
+
+func (a *annStats) fail(err error) uint64 {
+	a.mu.Lock()
+	a.last, a.lastAt = err.Error(), time.Now()
+	a.mu.Unlock()
+	return a.failed.Add(1)
+}
+
+func (a *annStats) lastErr() (string, time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.last, a.lastAt
+}
+
+// Retries of an announcement that failed: the first after announceRetry,
+// then every announce_interval, doubling up to announceRetryMax, until it
+// lands or the address is released.
+const (
+	announceRetry    = 5 * time.Millisecond
+	announceRetryMax = time.Second
+)
 
 // vipManager is vip.Manager plus Close.
 type vipManager interface {
@@ -104,18 +138,28 @@ func (s *session) add(now time.Time, name string) {
 	if rt.cfg.AnnounceRefresh > 0 {
 		rt.announce = now.Add(rt.cfg.AnnounceRefresh)
 	}
-	if err := rt.one.Announce(s.ctx); err != nil {
-		s.log.Warn("gratuitous ARP failed", "service", name, "vip", rt.cfg.VIP, "reason", err.Error())
+	first := rt.one.Announce(s.ctx)
+	if first != nil {
+		n := rt.ann.fail(first)
+		s.log.Warn("gratuitous ARP failed; sending again", "service", name, "vip", rt.cfg.VIP, "failures", n, "reason", first.Error())
 	}
 	s.log.Info("VIP added", "service", name, "vip", rt.cfg.VIP, "interface", rt.cfg.Interface, "took", time.Since(t0).Round(time.Microsecond))
 	s.watchDup(name, rt)
-	if rt.cfg.AnnounceCount > 1 {
+	switch {
+	case first != nil:
+		// Every round again, soon: the clients still go to the old owner.
+		s.announceAsync(name, rt, rt.mgr, announceRetry)
+	case rt.cfg.AnnounceCount > 1:
 		s.announceAsync(name, rt, rt.mgr, rt.cfg.AnnounceInterval)
 	}
 }
 
-// announceAsync runs m.Announce after delay on its own goroutine; release
-// cancels it.
+// announceAsync runs m.Announce after delay on its own goroutine, and
+// again until it lands: a failed announcement is retried after
+// announceRetry, then every announce_interval (doubling up to
+// announceRetryMax), each time on a fresh socket (the manager drops one
+// that failed). Release cancels it; an address no longer present ends it
+// (the refresh or the core deals with that).
 func (s *session) announceAsync(name string, rt *svcRT, m vipManager, delay time.Duration) {
 	if m == nil {
 		return
@@ -137,8 +181,44 @@ func (s *session) announceAsync(name string, rt *svcRT, m vipManager, delay time
 				return
 			}
 		}
-		if err := m.Announce(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("gratuitous ARP failed", "service", name, "vip", rt.cfg.VIP, "reason", err.Error())
+		wait := max(rt.cfg.AnnounceInterval, announceRetry)
+		var t *time.Timer
+		for tries := 1; ; tries++ {
+			err := m.Announce(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil {
+				if tries > 1 {
+					s.log.Info("gratuitous ARP landed", "service", name, "vip", rt.cfg.VIP, "tries", tries)
+				}
+				return
+			}
+			n := rt.ann.fail(err)
+			if errors.Is(err, vip.ErrNotPresent) {
+				s.log.Warn("gratuitous ARP not sent: the address is not on the interface", "service", name, "vip", rt.cfg.VIP, "failures", n)
+				return
+			}
+			lvl := slog.LevelDebug
+			if tries == 1 {
+				lvl = slog.LevelWarn
+			}
+			s.log.Log(ctx, lvl, "gratuitous ARP failed; sending again", "service", name, "vip", rt.cfg.VIP, "tries", tries, "failures", n, "reason", err.Error())
+			d := announceRetry
+			if tries > 1 {
+				d, wait = wait, min(2*wait, announceRetryMax)
+			}
+			if t == nil {
+				t = time.NewTimer(d)
+				defer t.Stop()
+			} else {
+				t.Reset(d)
+			}
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 }

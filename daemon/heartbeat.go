@@ -220,7 +220,7 @@ func (s *session) read(rt *pathRT) {
 		}
 		f, err := s.gate.Admit(pkt, rt.ctr)
 		if err != nil {
-			s.log.Debug("frame rejected", "path", rt.cfg.Name, "from", pkt.From.String(), "reason", err.Error())
+			s.logs.reject(s.log, rt.cfg.Name, pkt, err)
 			continue
 		}
 		select {
@@ -274,9 +274,11 @@ func (s *session) heard(r rxFrame) {
 		}
 		s.log.Debug("control heard", "peer", f.Node, "path", pkt.Path, "op", c.Op.String(), "service", c.Service, "target", c.Target)
 	}
-	// The edge timestamp, unless the core already saw a later event: its
-	// clock must not go back.
-	s.step(at, h)
+	// Stepped now; the edge timestamp is the frame's time for liveness, and
+	// a frame that waited longer than the deadtime (we stood still) is
+	// refused by the core.
+	h.Received = at
+	s.step(time.Now(), h)
 }
 
 // link handles a carrier change of one of our paths.
@@ -288,6 +290,7 @@ func (s *session) link(ev transport.LinkEvent) {
 	rt.carrier = ev.Up
 	now := time.Now()
 	s.log.Info("link", "path", ev.Path, "up", ev.Up, "reason", ev.Reason)
+	s.linkChanged(rt, ev.Up)
 	s.step(now, quorum.Link{At: now, Path: ev.Path, Up: ev.Up})
 	for _, name := range s.order {
 		sc := s.svcs[name].cfg

@@ -100,6 +100,15 @@ func (n *Net) openSerial(p config.PathConfig, link func(transport.LinkEvent)) (t
 	return sp, nil
 }
 
+// ifIndex returns the current index of the interface called name.
+func (n *Net) ifIndex(name string) (int, error) {
+	l, err := n.handle.LinkByName(name)
+	if err != nil {
+		return 0, err
+	}
+	return l.Attrs().Index, nil
+}
+
 // watchLinks reports the carrier of each interface in ifaces: first the
 // current state, then each change, until ctx ends (transport.WatchLinks).
 func (n *Net) watchLinks(ctx context.Context, ifaces map[string]bool, fn func(iface string, up bool, reason string)) error {

@@ -29,6 +29,8 @@ func (n *Net) openSerial(p config.PathConfig, link func(transport.LinkEvent)) (t
 	return nil, errPlatform
 }
 
+func (n *Net) ifIndex(name string) (int, error) { return 0, errPlatform }
+
 func (n *Net) watchLinks(ctx context.Context, ifaces map[string]bool, fn func(string, bool, string)) error {
 	<-ctx.Done()
 	return nil

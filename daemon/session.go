@@ -50,6 +50,8 @@ type session struct {
 	inherited  map[string]time.Time // VIPs kept across a reload, released at the time unless claimed
 	ready      func()               // called once the loop runs (first session only)
 	lastAt     time.Time            // time of the last event fed to the core
+	stall      stallState           // the loop's absences (stall.go)
+	logs       logLimits            // rate limits of repeating log lines (lograte.go)
 }
 
 func newSession(d *Daemon, cfg *config.Config, nw *Net, inherited map[string]bool, first bool) (*session, error) {
@@ -171,6 +173,8 @@ func (s *session) nextWake(now time.Time) time.Time {
 
 // timers sends due heartbeats and refreshes owned VIPs.
 func (s *session) timers(now time.Time) {
+	s.guardStall()
+	s.flushLogs(now)
 	if !now.Before(s.nextBeat) {
 		s.beat(now)
 	}
@@ -179,13 +183,14 @@ func (s *session) timers(now time.Time) {
 
 // step feeds one event to the core and carries out the actions.
 func (s *session) step(now time.Time, ev quorum.Event) {
+	s.guardStall()
 	if now.Before(s.lastAt) {
 		now = s.lastAt
 	}
 	s.lastAt = now
 	acts, err := s.core.StepAt(now, ev)
 	if err != nil {
-		s.log.Debug("event rejected by the core", "event", fmt.Sprintf("%T", ev), "reason", err.Error())
+		s.rejected(ev, err)
 		return
 	}
 	s.do(now, acts)
@@ -242,7 +247,7 @@ func (s *session) do(now time.Time, acts []quorum.Action) {
 			}
 			s.log.Log(s.ctx, lvl, "peer state", "peer", a.Peer, "from", a.From.String(), "to", a.To.String(), "reason", a.Reason)
 		case quorum.PathChanged:
-			s.log.Info("path state", "peer", a.Peer, "path", a.Path, "from", a.From.String(), "to", a.To.String(), "reason", a.Reason)
+			s.logPath(now, a)
 		case quorum.Alarm:
 			s.alarm(now, a)
 			if a.Service != "" {

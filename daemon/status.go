@@ -17,6 +17,11 @@ func (s *session) status() *client.Status {
 		Interval: client.Duration(s.cfg.Timers.Interval), Deadtime: client.Duration(s.cfg.Timers.Deadtime),
 		Insecure: s.cfg.InsecureNoAuth, Config: s.cfg.File,
 		Alarms: append([]client.Alarm(nil), s.alarms...),
+		Stalls: s.stall.count, LastStall: client.Duration(s.stall.last.Round(time.Millisecond)), LastStallAt: s.stall.lastAt,
+	}
+	flapping := map[string]bool{}
+	for _, lp := range cs.Paths {
+		flapping[lp.Name] = lp.Flapping
 	}
 	for _, m := range cs.Mismatches {
 		st.Mismatch = append(st.Mismatch, m.Peer+": "+m.Key+": ours "+m.Ours+", theirs "+m.Theirs)
@@ -26,12 +31,13 @@ func (s *session) status() *client.Status {
 		p := client.Path{
 			Name: rt.cfg.Name, Kind: rt.cfg.Kind, Interface: rt.cfg.Interface, Device: rt.cfg.Device,
 			Open: rt.p != nil, Carrier: rt.p != nil && rt.carrier, Error: rt.err,
-			OwnFrames: rt.own,
+			OwnFrames: rt.own, Flapping: flapping[rt.cfg.Name], Stale: s.stall.stale[rt.cfg.Name],
 		}
 		if rt.ctr != nil {
 			c := rt.ctr.Snapshot()
 			p.Sent, p.SendErr, p.Received = c.FramesSent, c.SendErrors, c.FramesRecv
 			p.BadAuth = c.AuthFailures + c.Malformed + c.BadVersion
+			p.BadTag, p.Damaged = c.AuthFailures, c.Malformed+c.BadVersion
 			p.Replayed, p.Foreign = c.Replays, c.OtherCluster
 			rtt[rt.cfg.Name] = c.RTT
 		}
@@ -43,6 +49,7 @@ func (s *session) status() *client.Status {
 			x := client.PeerPath{
 				Path: pp.Name, State: pp.State.String(), LastHeard: pp.LastHeard,
 				Loss: pp.Loss * 100, Epoch: pe.Epoch, RTT: client.Duration(rtt[pp.Name]),
+				Flapping: pp.Flapping, OneWay: pp.OneWay,
 			}
 			if !pp.LastHeard.IsZero() {
 				x.Age = client.Duration(now.Sub(pp.LastHeard).Round(time.Microsecond))
@@ -78,6 +85,8 @@ func (s *session) status() *client.Status {
 		if cs.Reason == "" && rt.err != "" {
 			cs.Reason = rt.err
 		}
+		cs.AnnounceFailures = rt.ann.failed.Load()
+		cs.AnnounceError, cs.AnnounceErrorAt = rt.ann.lastErr()
 		st.Services = append(st.Services, cs)
 	}
 	return st

@@ -23,6 +23,11 @@ func TestDetectorTimeouts(t *testing.T) {
 		// mean 100ms, sd 50ms: down at 100+6*50 = 400ms, suspect at 255ms.
 		{"jitter widens", adaptive, []time.Duration{ms(50), ms(150), ms(50), ms(150)}, ms(255), ms(400)},
 		{"ceiling caps", adaptive, []time.Duration{ms(10), ms(400), ms(10), ms(400)}, ms(500), ms(500)},
+		// The sender uses 180ms, not our 100ms: suspect after 1.5 of its
+		// intervals (270ms), not at 250ms between two of its frames.
+		{"sender's interval", fixed, []time.Duration{ms(180), ms(180), ms(181), ms(179)}, ms(270), ms(500)},
+		{"sender's interval, adaptive", adaptive, []time.Duration{ms(180), ms(180), ms(181), ms(179)}, ms(270), ms(288)},
+		{"a faster sender does not shorten", fixed, []time.Duration{ms(20), ms(20), ms(20), ms(20)}, ms(250), ms(500)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -58,6 +58,12 @@ type Status struct {
 	Paths     []Path    `json:"paths"`      // our own paths with counters
 	Mismatch  []string  `json:"mismatches"` // config or timing mismatches with peers
 	Alarms    []Alarm   `json:"alarms"`     // recent alarms, newest last
+	// Stalls counts the times the daemon found itself away longer than
+	// the deadtime (stopped, paused, blocked) and dropped its claims;
+	// LastStall is how long the last one was, ending at LastStallAt.
+	Stalls      uint64    `json:"stalls"`
+	LastStall   Duration  `json:"last_stall,omitempty"`
+	LastStallAt time.Time `json:"last_stall_at,omitempty"`
 }
 
 // Peer is the verdict on one peer and its paths.
@@ -78,6 +84,8 @@ type PeerPath struct {
 	RTT       Duration  `json:"rtt"`  // smoothed round trip (0 if unknown)
 	Loss      float64   `json:"loss"` // percent of frames lost, recent window
 	Epoch     uint64    `json:"epoch"`
+	Flapping  bool      `json:"flapping"` // held down: it (or our NIC under it) keeps going down
+	OneWay    bool      `json:"one_way"`  // we hear the peer, it says it does not hear us
 }
 
 // Service is one service (floating address) as this node sees it.
@@ -93,6 +101,12 @@ type Service struct {
 	Since     time.Time      `json:"since"`
 	Nodes     map[string]int `json:"nodes,omitempty"`  // priority per node
 	Remote    []RemoteState  `json:"remote,omitempty"` // what each peer advertises
+	// AnnounceFailures counts gratuitous ARP (or NA) sends that failed
+	// (each was sent again until it landed); AnnounceError is the last
+	// failure's error, at AnnounceErrorAt.
+	AnnounceFailures uint64    `json:"announce_failures"`
+	AnnounceError    string    `json:"announce_error,omitempty"`
+	AnnounceErrorAt  time.Time `json:"announce_error_at,omitempty"`
 }
 
 // RemoteState is a peer's advertised state of one service.
@@ -110,13 +124,17 @@ type Path struct {
 	Device    string `json:"device,omitempty"`
 	Open      bool   `json:"open"`            // opened successfully
 	Carrier   bool   `json:"carrier"`         // link up / port open
+	Flapping  bool   `json:"flapping"`        // carrier keeps going: held down (timers.damping)
 	Error     string `json:"error,omitempty"` // why it is not open
 	Sent      uint64 `json:"sent"`
 	SendErr   uint64 `json:"send_errors"`
 	Received  uint64 `json:"received"`
-	BadAuth   uint64 `json:"bad_auth"` // failed to authenticate or decode
+	BadAuth   uint64 `json:"bad_auth"` // failed to authenticate or decode (BadTag + Damaged)
+	BadTag    uint64 `json:"bad_tag"`  // failed to authenticate: wrong key, forged
+	Damaged   uint64 `json:"damaged"`  // malformed or of another version: line noise, truncated frames
 	Replayed  uint64 `json:"replayed"` // rejected by the replay guard
 	Foreign   uint64 `json:"foreign"`  // other cluster id
+	Stale     uint64 `json:"stale"`    // admitted, but older than the deadtime when they reached the core
 	OwnFrames uint64 `json:"own"`      // our own frames looped back
 }
 

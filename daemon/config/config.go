@@ -37,6 +37,14 @@ type Timers struct {
 	AdaptiveFloor time.Duration // adaptive detector floor; 0 = fixed deadtime
 	Startup       time.Duration // listen this long before claiming an unannounced service
 	IndoubtHold   time.Duration // wait in indoubt before claiming
+	// Damping: a path (or the service NIC) that went down FlapLimit times
+	// within Damping is held down until it has been stable for Damping;
+	// 0 = off.
+	Damping   time.Duration
+	FlapLimit int
+	// CarrierSettle: a service NIC whose carrier came back must keep it
+	// this long before the service may return to it.
+	CarrierSettle time.Duration
 }
 
 // PeerConfig is another node of the cluster.
@@ -100,6 +108,18 @@ func Default() Config {
 			// Claim as soon as the owner is dead on every path; the all-paths
 			// rule already guards against a single cut.
 			IndoubtHold: 0,
+			// 10s: the flaps of a bad cable or a failing switch port come every
+			// 0.1-3s, so three fall within 10s, and a port quiet for 10s has
+			// stopped; the service waits that long after the last flap (it
+			// is served by the backup meanwhile). docs/benchmarks.md, "Flapping".
+			Damping: 10 * time.Second,
+			// One loss is a fault, two can be a replug; the third within the
+			// damping period is a pattern.
+			FlapLimit: 3,
+			// 1s: longer than the up phase of the flaps measured (150-200ms),
+			// so a flapping service NIC moves the service out once, not back
+			// between two flaps; a clean return waits 1s while the backup serves.
+			CarrierSettle: time.Second,
 		},
 	}
 }

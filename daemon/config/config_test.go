@@ -19,7 +19,8 @@ func TestExampleConfigParses(t *testing.T) {
 	if c.Node != "n1" || len(c.Peers) != 1 || len(c.Paths) != 3 || len(c.Services) != 1 {
 		t.Fatalf("unexpected shape: %+v", c)
 	}
-	want := Timers{Interval: 20 * time.Millisecond, Deadtime: 100 * time.Millisecond, Startup: 300 * time.Millisecond}
+	want := Timers{Interval: 20 * time.Millisecond, Deadtime: 100 * time.Millisecond, Startup: 300 * time.Millisecond,
+		Damping: 10 * time.Second, FlapLimit: 3, CarrierSettle: time.Second}
 	if diff := cmp.Diff(want, c.Timers); diff != "" {
 		t.Errorf("timers (-want +got):\n%s", diff)
 	}
@@ -69,6 +70,16 @@ func TestConfigBase(t *testing.T) {
 	}
 }
 
+func TestDampingOff(t *testing.T) {
+	c, err := Parse("f.toml", []byte(base+"\n[timers]\ndamping = \"0s\"\nflap_limit = 0\ncarrier_settle = \"0s\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Core().Damping; d.Period != 0 || d.Settle != 0 {
+		t.Errorf("core damping %+v, want off", d)
+	}
+}
+
 func TestConfigProblems(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -84,6 +95,12 @@ func TestConfigProblems(t *testing.T) {
 			[]string{`f.toml:20: timers.deadtime: "100" is not a duration`}},
 		{"deadtime too short", "", "\n[timers]\ninterval = \"50ms\"\n",
 			[]string{`f.toml:19: timers.deadtime: 100ms must be more than 2 x interval (100ms)`}},
+		{"damping", "", "\n[timers]\ndamping = \"150ms\"\nflap_limit = 1\ncarrier_settle = \"2m\"\n",
+			[]string{
+				`f.toml:20: timers.damping: 150ms must be 0 (off) or at least 2 x deadtime (200ms)`,
+				`f.toml:21: timers.flap_limit: 1 is out of range 2..100`,
+				`f.toml:22: timers.carrier_settle: 2m0s is over a minute`,
+			}},
 		{"vip is a host address", `vip = "198.18.1.100/24"`, `vip = "198.18.1.2"`,
 			[]string{`f.toml:15: service[0].vip: 198.18.1.2 is a peer's host address (in path[0].unicast)`}},
 		{"unknown priority node", `{n1 = 100, n2 = 50}`, `{n1 = 100, n3 = 50}`,

@@ -64,6 +64,7 @@ func (c *Config) Core() quorum.Config {
 		Interval:    c.Timers.Interval,
 		Fingerprint: c.Fingerprint(),
 		Startup:     c.Timers.Startup,
+		Damping:     quorum.Damping{Period: c.Timers.Damping, Flaps: c.Timers.FlapLimit, Settle: c.Timers.CarrierSettle},
 	}
 	peerPaths := map[string][]string{}
 	for _, p := range c.Paths {

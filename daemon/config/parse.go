@@ -77,6 +77,9 @@ type rawTimers struct {
 	AdaptiveFloor *string `toml:"adaptive_floor"`
 	Startup       *string `toml:"startup"`
 	IndoubtHold   *string `toml:"indoubt_hold"`
+	Damping       *string `toml:"damping"`
+	FlapLimit     *int    `toml:"flap_limit"`
+	CarrierSettle *string `toml:"carrier_settle"`
 }
 
 type rawPeer struct {
@@ -301,7 +304,7 @@ func (p *parser) unknownKeys(md toml.MetaData) {
 
 var knownKeys = []string{
 	"cluster", "node", "key_file", "insecure_no_auth", "control_socket", "status_listen", "log_format", "log_level",
-	"timers", "interval", "deadtime", "adaptive_floor", "startup", "indoubt_hold",
+	"timers", "interval", "deadtime", "adaptive_floor", "startup", "indoubt_hold", "damping", "flap_limit", "carrier_settle",
 	"peer", "path", "service", "name", "kind", "interface", "port", "multicast", "unicast", "peers", "device", "baud",
 	"vip", "label", "priority", "failback", "failback_delay", "lifetime", "announce_count", "announce_interval",
 	"announce_refresh", "probe_window",
@@ -383,6 +386,11 @@ func (p *parser) build(r *rawConfig) *Config {
 	p.duration("timers.indoubt_hold", t.IndoubtHold, &c.Timers.IndoubtHold)
 	c.Timers.Startup = 3 * c.Timers.Deadtime
 	p.duration("timers.startup", t.Startup, &c.Timers.Startup)
+	p.duration("timers.damping", t.Damping, &c.Timers.Damping)
+	if t.FlapLimit != nil {
+		c.Timers.FlapLimit = *t.FlapLimit
+	}
+	p.duration("timers.carrier_settle", t.CarrierSettle, &c.Timers.CarrierSettle)
 
 	for _, rp := range r.Peer {
 		c.Peers = append(c.Peers, PeerConfig{Name: rp.Name})

@@ -57,6 +57,15 @@ func (p *parser) validate(c *Config) {
 	if t.AdaptiveFloor != 0 && (t.AdaptiveFloor < 2*t.Interval || t.AdaptiveFloor > t.Deadtime) {
 		p.problem("timers.adaptive_floor", "%s must be 0 (fixed deadtime) or between 2 x interval (%s) and deadtime (%s)", t.AdaptiveFloor, 2*t.Interval, t.Deadtime)
 	}
+	if t.Damping != 0 && t.Damping < 2*t.Deadtime {
+		p.problem("timers.damping", "%s must be 0 (off) or at least 2 x deadtime (%s): a shorter hold ends before a flap is seen", t.Damping, 2*t.Deadtime)
+	}
+	if t.Damping != 0 && (t.FlapLimit < 2 || t.FlapLimit > 100) {
+		p.problem("timers.flap_limit", "%d is out of range 2..100 (one loss is a fault, not a flap)", t.FlapLimit)
+	}
+	if t.CarrierSettle > time.Minute {
+		p.problem("timers.carrier_settle", "%s is over a minute: the service would stay away that long after every carrier loss", t.CarrierSettle)
+	}
 
 	nodes := map[string]bool{c.Node: true}
 	if len(c.Peers) == 0 {

@@ -188,13 +188,17 @@ func fakeDaemon(t *testing.T) (sock string, pings *atomic.Int64) {
 		Node: "h1", Cluster: "lab", Uptime: client.Duration(time.Minute), Now: now,
 		Interval: client.Duration(20 * time.Millisecond), Deadtime: client.Duration(100 * time.Millisecond), LogLevel: "info",
 		Peers: []client.Peer{{Name: "h2", State: "degraded", Reason: "eth0 silent", Paths: []client.PeerPath{
-			{Path: "eth0", State: "down", LastHeard: now.Add(-time.Second), Age: client.Duration(time.Second), Loss: 100},
-			{Path: "eth1", State: "up", LastHeard: now, Age: client.Duration(5 * time.Millisecond), RTT: client.Duration(300 * time.Microsecond)},
+			{Path: "eth0", State: "down", LastHeard: now.Add(-time.Second), Age: client.Duration(time.Second), Loss: 100, Flapping: true},
+			{Path: "eth1", State: "up", LastHeard: now, Age: client.Duration(5 * time.Millisecond), RTT: client.Duration(300 * time.Microsecond), OneWay: true},
 			{Path: "serial0", State: "up", LastHeard: now, Age: client.Duration(3 * time.Millisecond)},
 		}}},
 		Services: []client.Service{{Name: "web", State: "up", Owner: "h1", VIP: "198.18.1.100/32", Interface: "eth0", Present: true, Since: now.Add(-time.Minute),
-			Remote: []client.RemoteState{{Node: "h2", State: "recover", Priority: 1}}}},
+			Remote:           []client.RemoteState{{Node: "h2", State: "recover", Priority: 1}},
+			AnnounceFailures: 2, AnnounceError: "sendto: network is down", AnnounceErrorAt: now.Add(-time.Second)}},
+		Paths: []client.Path{{Name: "eth0", Kind: "udp", Interface: "eth0", Open: true, Carrier: true, Flapping: true,
+			Sent: 10, Received: 9, BadAuth: 4, BadTag: 3, Damaged: 1, Replayed: 5, Stale: 7}},
 		Mismatch: []string{"h2: interval: ours 20ms, theirs 30ms"},
+		Stalls:   1, LastStall: client.Duration(3200 * time.Millisecond), LastStallAt: now.Add(-time.Minute),
 	}
 	mux := http.NewServeMux()
 	reply := func(w http.ResponseWriter, v any) { json.NewEncoder(w).Encode(v) }
@@ -229,7 +233,10 @@ func TestCommandsAgainstFakeDaemon(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("status: exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"node h1", "h2", "degraded", "eth0", "down", "serial0", "web", "198.18.1.100/32", "h2=recover", "theirs 30ms"} {
+	for _, want := range []string{"node h1", "h2", "degraded", "eth0", "down", "serial0", "web", "198.18.1.100/32", "h2=recover", "theirs 30ms",
+		"eth0     flapping", "eth1     up one-way", "STALLED 1 time(s): the last for 3.2s",
+		"web: 2 gratuitous ARP send(s) failed and were sent again; the last 1s ago: sendto: network is down",
+		"BAD TAG  DAMAGED  REPLAYED  FOREIGN  STALE", "flapping  10    9         0         3        1        5         0        7"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status output lacks %q:\n%s", want, out)
 		}

@@ -84,6 +84,10 @@ func RenderStatus(st *client.Status) string {
 	if st.Insecure {
 		b.WriteString("WARNING: insecure_no_auth is set: heartbeats are not authenticated\n")
 	}
+	if st.Stalls > 0 {
+		fmt.Fprintf(&b, "STALLED %d time(s): the last for %s, ended %s; claims were dropped each time\n",
+			st.Stalls, roundDur(time.Duration(st.LastStall)), ago(st.LastStallAt, st.Now))
+	}
 
 	b.WriteString("\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
@@ -101,7 +105,7 @@ func RenderStatus(st *client.Status) string {
 			if i > 0 {
 				name, v = "", ""
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f%%\n", name, v, pp.Path, pp.State,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f%%\n", name, v, pp.Path, pathState(pp),
 				heard(pp.LastHeard, time.Duration(pp.Age)), rtt(time.Duration(pp.RTT)), pp.Loss)
 		}
 	}
@@ -142,12 +146,16 @@ func RenderStatus(st *client.Status) string {
 		if s.Reason != "" {
 			fmt.Fprintf(&b, "  %s %s: %s\n", s.Name, s.State, s.Reason)
 		}
+		if s.AnnounceFailures > 0 {
+			fmt.Fprintf(&b, "  %s: %d gratuitous ARP send(s) failed and were sent again; the last %s: %s\n",
+				s.Name, s.AnnounceFailures, ago(s.AnnounceErrorAt, st.Now), s.AnnounceError)
+		}
 	}
 
 	if len(st.Paths) > 0 {
 		b.WriteString("\n")
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "OWN PATH\tKIND\tON\tCARRIER\tSENT\tRECEIVED\tERRORS")
+		fmt.Fprintln(tw, "OWN PATH\tKIND\tON\tCARRIER\tSENT\tRECEIVED\tSEND ERR\tBAD TAG\tDAMAGED\tREPLAYED\tFOREIGN\tSTALE")
 		for _, p := range st.Paths {
 			on := p.Interface
 			if on == "" {
@@ -159,9 +167,11 @@ func RenderStatus(st *client.Status) string {
 				carrier = "not open"
 			case !p.Carrier:
 				carrier = "down"
+			case p.Flapping:
+				carrier = "flapping"
 			}
-			errs := p.SendErr + p.BadAuth + p.Replayed + p.Foreign
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\n", p.Name, p.Kind, on, carrier, p.Sent, p.Received, errs)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", p.Name, p.Kind, on, carrier,
+				p.Sent, p.Received, p.SendErr, p.BadTag, p.Damaged, p.Replayed, p.Foreign, p.Stale)
 		}
 		tw.Flush()
 		for _, p := range st.Paths {
@@ -195,6 +205,19 @@ func RenderStatus(st *client.Status) string {
 		}
 	}
 	return b.String()
+}
+
+// pathState is a peer path's state as the table shows it: "flapping"
+// while held down, and "one-way" when the peer does not hear us on it.
+func pathState(pp client.PeerPath) string {
+	s := pp.State
+	if pp.Flapping {
+		s = "flapping"
+	}
+	if pp.OneWay {
+		s += " one-way"
+	}
+	return s
 }
 
 func heard(at time.Time, age time.Duration) string {
