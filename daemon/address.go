@@ -72,7 +72,7 @@ func (s *session) openServices(inherited map[string]bool, now time.Time) {
 		rt := &svcRT{cfg: sc}
 		s.svcs[sc.Name] = rt
 		s.order = append(s.order, sc.Name)
-		vc := vipConfig(sc)
+		vc := s.vipConfigFor(sc)
 		mgr, err := nw.newVIP(vc)
 		if err != nil {
 			rt.err = err.Error()
@@ -169,6 +169,7 @@ func (s *session) announceAsync(name string, rt *svcRT, m vipManager, delay time
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	rt.stopAnn = cancel
+	t0 := time.Now()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -179,6 +180,9 @@ func (s *session) announceAsync(name string, rt *svcRT, m vipManager, delay time
 			case <-t.C:
 			case <-ctx.Done():
 				return
+			}
+			if time.Since(t0) > delay+s.cfg.Timers.Deadtime {
+				return // we stood still: the loop's stall guard decides (stall.go)
 			}
 		}
 		wait := max(rt.cfg.AnnounceInterval, announceRetry)
@@ -193,6 +197,10 @@ func (s *session) announceAsync(name string, rt *svcRT, m vipManager, delay time
 					s.log.Info("gratuitous ARP landed", "service", name, "vip", rt.cfg.VIP, "tries", tries)
 				}
 				return
+			}
+			if errors.Is(err, vip.ErrLate) {
+				s.log.Info("gratuitous ARP not sent: it came due while we stood still", "service", name, "vip", rt.cfg.VIP, "reason", err.Error())
+				return // the loop's stall guard decides (stall.go)
 			}
 			n := rt.ann.fail(err)
 			if errors.Is(err, vip.ErrNotPresent) {
@@ -214,10 +222,14 @@ func (s *session) announceAsync(name string, rt *svcRT, m vipManager, delay time
 			} else {
 				t.Reset(d)
 			}
+			due := time.Now().Add(d)
 			select {
 			case <-t.C:
 			case <-ctx.Done():
 				return
+			}
+			if time.Since(due) > s.cfg.Timers.Deadtime {
+				return // we stood still: the loop's stall guard decides (stall.go)
 			}
 		}
 	}()
@@ -298,7 +310,15 @@ func (s *session) watchDup(name string, rt *svcRT) {
 			}
 			seen[mac.String()] = true
 			a := quorum.Alarm{Service: name, Text: fmt.Sprintf("duplicate address: %s also answers for %s", mac, vipText)}
-			r := request{fn: func(s *session) { s.trap(a); s.alarm(time.Now(), a) }, done: make(chan struct{})}
+			r := request{fn: func(s *session) {
+				// Released meanwhile (the loop ended this watch): the
+				// claim is the new owner's announcement, not a duplicate.
+				if ctx.Err() != nil {
+					return
+				}
+				s.trap(a)
+				s.alarm(time.Now(), a)
+			}, done: make(chan struct{})}
 			select {
 			case s.d.reqs <- r:
 			case <-ctx.Done():
@@ -333,6 +353,14 @@ func vipConfig(s config.ServiceConfig) vip.Config {
 		ProbeWindow:      s.ProbeWindow,
 		AnnounceRefresh:  s.AnnounceRefresh,
 	}
+}
+
+// vipConfigFor is vipConfig with the session's stall bound: a round of an
+// announcement that comes due later than the deadtime is stale.
+func (s *session) vipConfigFor(sc config.ServiceConfig) vip.Config {
+	vc := vipConfig(sc)
+	vc.StaleAfter = s.cfg.Timers.Deadtime
+	return vc
 }
 
 // refresh re-adds owned VIPs before their lifetime runs out, re-announces

@@ -15,10 +15,12 @@ import (
 
 // Rate limits of log lines that repeat.
 const (
-	// pathLogWindow and pathLogBurst: the first pathLogBurst state changes
-	// of one path to one peer in a window are logged as they come; the rest
-	// are counted and logged as one summary line when the window ends. A
-	// path that hovers at its threshold wrote ~65 lines a second before.
+	// pathLogWindow and pathLogBurst: the first pathLogBurst moves between
+	// up and suspect of one path to one peer in a window are logged as
+	// they come; the rest are counted and logged as one summary line when
+	// the window ends. A path that hovers at its threshold wrote ~65 lines
+	// a second before. Moves to or from down are always logged (damping
+	// bounds them).
 	pathLogWindow = 10 * time.Second
 	pathLogBurst  = 4
 	// rejectLogEvery: a rejected frame (bad tag, replay, other cluster,
@@ -66,8 +68,11 @@ func (s *session) logPath(now time.Time, a quorum.PathChanged) {
 		b = &pathBurst{start: now, to: map[string]int{}}
 		s.logs.path[k] = b
 	}
-	if b.logged < pathLogBurst {
-		b.logged++
+	churn := a.From != quorum.PathDown && a.To != quorum.PathDown
+	if !churn || b.logged < pathLogBurst {
+		if churn {
+			b.logged++
+		}
 		s.log.Info("path state", "peer", a.Peer, "path", a.Path, "from", a.From.String(), "to", a.To.String(), "reason", a.Reason)
 		return
 	}

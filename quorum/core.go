@@ -96,7 +96,8 @@ type link struct {
 	owSince   time.Time // the peer says it does not hear us since (zero: it does)
 	owAlarm   time.Time // last one-way alarm
 	recv, exp float64   // frames received / expected, decayed
-	flaps     flaps     // transitions out of up
+	flaps     flaps     // moves to down (not by our carrier)
+	hover     flaps     // moves from up to suspect
 	held      bool      // held down (flapping), as last reported
 	// Our carrier on the path was lost while the peer was still heard on
 	// it: the silence that follows is ours, not the peer's, so the peer is
@@ -483,17 +484,30 @@ func (c *Core) oneWay(p *peer) {
 	}
 }
 
-// setPath moves l to state to. A move out of up counts as a flap; while l
-// is held down (flapping) its moves are not reported, and the move that
-// starts the hold is reported as the move to down.
+// setPath moves l to state to. A move to down counts as a flap, and so
+// does a move from up to suspect, against a higher limit (hoverFactor);
+// while l is held down (flapping) its moves are not reported, and the move
+// that starts the hold is reported as the move to down.
 func (c *Core) setPath(p *peer, l *link, to PathState, why string) {
+	c.movePath(p, l, to, why, true)
+}
+
+// movePath is setPath; count false leaves the flap counts alone (our own
+// carrier went: the NIC's own count has it).
+func (c *Core) movePath(p *peer, l *link, to PathState, why string, count bool) {
 	if l.state == to {
 		return
 	}
 	from := l.shown()
-	if l.state == PathUp && l.flaps.down(c.cfg.Damping, c.now) && !l.held {
+	d := c.cfg.Damping
+	switch {
+	case !count:
+	case to == PathDown && l.flaps.down(d, c.now) && !l.held:
 		l.held = true
-		why = flapText(c.cfg.Damping, "downs")
+		why = flapText(d, "downs")
+	case l.state == PathUp && to == PathSuspect && l.hover.down(hoverDamping(d), c.now) && !l.held:
+		l.held = true
+		why = flapText(hoverDamping(d), "suspicions")
 	}
 	l.state = to
 	if to == PathDown {
@@ -530,7 +544,7 @@ func (c *Core) link(e Link) {
 				if _, down := l.det.timeouts(lp.spec); !l.lastHeard.IsZero() && c.now.Before(l.lastHeard.Add(down)) {
 					l.lossUntil = l.lastHeard.Add(down)
 				}
-				c.setPath(p, l, PathDown, "carrier lost on "+e.Path)
+				c.movePath(p, l, PathDown, "carrier lost on "+e.Path, false)
 				c.updateHeld(p, l)
 				c.verdict(p)
 			}
@@ -1155,6 +1169,7 @@ func (c *Core) NextDeadline() time.Time {
 			}
 			if l.held {
 				at(l.flaps.until)
+				at(l.hover.until)
 			}
 		}
 	}

@@ -49,10 +49,21 @@ func flapText(d Damping, what string) string {
 	return fmt.Sprintf("flapping: %d %s within %v; held down until stable for %v", d.Flaps, what, d.Period, d.Period)
 }
 
-// linkHeld reports whether l is held down: it flaps itself, or the NIC
-// under it does.
+// hoverFactor: a link that turns suspect hoverFactor times as often as
+// Damping.Flaps within the period hovers at its threshold: it is held down
+// as if it flapped. A busy host's scheduling delays make a healthy path
+// suspect now and then; only a sustained rate is a fault.
+const hoverFactor = 4
+
+func hoverDamping(d Damping) Damping {
+	d.Flaps *= hoverFactor
+	return d
+}
+
+// linkHeld reports whether l is held down: it flaps or hovers itself, or
+// the NIC under it flaps.
 func (c *Core) linkHeld(l *link) bool {
-	return l.flaps.held(c.now) || l.lp.flaps.held(c.now)
+	return l.flaps.held(c.now) || l.hover.held(c.now) || l.lp.flaps.held(c.now)
 }
 
 // shown is the state l is reported and judged in: its own state, or down
@@ -75,9 +86,13 @@ func (c *Core) updateHeld(p *peer, l *link) bool {
 	l.held = held
 	why := "stable for " + c.cfg.Damping.Period.String() + ": no longer held down"
 	if held {
-		why = flapText(c.cfg.Damping, "downs")
-		if l.lp.flaps.held(c.now) {
+		switch {
+		case l.lp.flaps.held(c.now):
 			why = flapText(c.cfg.Damping, "carrier losses on "+l.lp.spec.Name)
+		case l.hover.held(c.now):
+			why = flapText(hoverDamping(c.cfg.Damping), "suspicions")
+		default:
+			why = flapText(c.cfg.Damping, "downs")
 		}
 	}
 	if from != l.shown() {

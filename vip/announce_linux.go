@@ -91,6 +91,7 @@ func (m *Linux) Announce(ctx context.Context) error {
 	}
 	n := max(m.cfg.AnnounceCount, 1)
 	var t *time.Timer
+	start := time.Now()
 	for i := range n {
 		if i > 0 {
 			if t == nil {
@@ -103,6 +104,10 @@ func (m *Linux) Announce(ctx context.Context) error {
 			case <-ctx.Done():
 				return stopped()
 			case <-t.C:
+			}
+			due := start.Add(time.Duration(i) * m.cfg.AnnounceInterval)
+			if late := time.Since(due); m.cfg.StaleAfter > 0 && late > m.cfg.StaleAfter {
+				return m.opErr("announce", fmt.Errorf("round %d of %d %v late: %w", i+1, n, late.Round(time.Millisecond), ErrLate))
 			}
 		}
 		if err := m.sendRound(ctx, i == 0, send); err != nil {

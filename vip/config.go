@@ -14,6 +14,10 @@ var (
 	// interface: announcing an address we do not hold would steal traffic
 	// for nothing.
 	ErrNotPresent = errors.New("address not on the interface")
+	// ErrLate is returned by Announce when a round came due more than
+	// Config.StaleAfter before it could be sent (the process stood still):
+	// the owner's claim may be stale, so the round was not sent.
+	ErrLate = errors.New("announcement round came too late")
 	// ErrUnsupported is returned by the stub on platforms other than Linux.
 	ErrUnsupported = errors.New("vip: not supported on this platform")
 )
@@ -135,6 +139,9 @@ func (c Config) Validate() error {
 	}
 	if c.ProbeWindow < 0 {
 		bad("probe_window: %v is negative", c.ProbeWindow)
+	}
+	if c.StaleAfter < 0 {
+		bad("stale_after: %v is negative", c.StaleAfter)
 	}
 	if c.AnnounceRefresh < 0 {
 		bad("announce_refresh: %v is negative", c.AnnounceRefresh)

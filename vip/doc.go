@@ -37,6 +37,9 @@
 //     otherwise the kernel is asked, so a process that stood still while
 //     its address expired announces nothing. The first round fails with
 //     ErrNotPresent if it is not ours, a later one ends the call quietly.
+//     A round that comes due more than StaleAfter late (the process was
+//     stopped) is not sent: Announce returns ErrLate, since a peer may
+//     have taken the address over meanwhile.
 //     A send that fails is tried once more at once on a fresh socket: an
 //     ARP socket open across a down and up of the interface reports
 //     ENETDOWN once, on its next send (Reopen drops it beforehand). Announce blocks for

@@ -3,12 +3,22 @@
 package vip_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/mdlayher/arp"
+	"github.com/vishvananda/netlink"
+
+	"github.com/failover-ha/failover/internal/lab"
 	"github.com/failover-ha/failover/vip"
 )
 
@@ -118,4 +128,88 @@ func TestPrivilegedWatchSurvivesDownUp(t *testing.T) {
 	seen("after the down and up")
 	cancel()
 	must(t, <-errc)
+}
+
+// TestHelperLateAnnouncer is not a test: TestPrivilegedLateRoundNotSent
+// runs it in h1 as an owner that announces in rounds 200ms apart and says
+// how its Announce ended.
+func TestHelperLateAnnouncer(t *testing.T) {
+	if os.Getenv(helperEnv) != "late" {
+		t.Skip("helper process for TestPrivilegedLateRoundNotSent")
+	}
+	h, err := netlink.NewHandle()
+	must(t, err)
+	cfg := testConfig(vip4)
+	cfg.AnnounceCount, cfg.AnnounceInterval, cfg.StaleAfter = 3, 200*time.Millisecond, 100*time.Millisecond
+	m, err := vip.NewLinux(h, cfg)
+	must(t, err)
+	must(t, m.Ensure(context.Background()))
+	err = m.Announce(context.Background())
+	fmt.Printf("announce: late=%v err=%v\n", errors.Is(err, vip.ErrLate), err)
+}
+
+// An owner stopped between two rounds of an announcement does not send
+// the rest when it runs again: a peer may have taken over meanwhile.
+func TestPrivilegedLateRoundNotSent(t *testing.T) {
+	lab.Require(t)
+	l := lab.NewT(t, lab.Options{Hosts: 1})
+	h, client := l.Host("h1"), l.Client()
+	// The client sees every ARP packet on the segment.
+	var c *arp.Client
+	must(t, client.Do(func() error {
+		ifi, err := net.InterfaceByName("eth0")
+		if err != nil {
+			return err
+		}
+		c, err = arp.Dial(ifi)
+		return err
+	}))
+	defer c.Close()
+	garps := make(chan time.Time, 64)
+	go func() {
+		for {
+			p, _, err := c.Read()
+			if err != nil {
+				close(garps)
+				return
+			}
+			if p.SenderIP == vip4.Addr() && p.TargetIP == vip4.Addr() && p.Operation == arp.OperationRequest {
+				garps <- time.Now()
+			}
+		}
+	}()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperLateAnnouncer$", "-test.count=1")
+	cmd.Env = append(os.Environ(), helperEnv+"=late")
+	out, err := cmd.StdoutPipe()
+	must(t, err)
+	must(t, h.Start(cmd))
+	defer cmd.Wait()
+	// The first round goes at once, the second 200ms later: stop the
+	// owner as soon as the first is on the wire, for well past the second.
+	select {
+	case <-garps:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no first announcement round")
+	}
+	must(t, l.Freeze("h1"))
+	time.Sleep(500 * time.Millisecond) // the length of the stop is the fault itself
+	must(t, l.Thaw("h1"))
+	sc := bufio.NewScanner(out)
+	result := ""
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "announce:") {
+			result = sc.Text()
+		}
+	}
+	if !strings.Contains(result, "late=true") {
+		t.Errorf("the owner stopped for 500ms between rounds: %q, want ErrLate", result)
+	}
+	c.SetReadDeadline(time.Now().Add(100 * time.Millisecond)) // the helper has exited: nothing more can come
+	n := 0
+	for range garps {
+		n++
+	}
+	if n > 0 {
+		t.Errorf("%d announcement round(s) sent after the stop", n)
+	}
 }

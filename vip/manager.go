@@ -39,6 +39,11 @@ type Config struct {
 	AnnounceCount    int           // gratuitous ARPs sent right after takeover
 	AnnounceInterval time.Duration // spacing between them
 	ProbeWindow      time.Duration // how long Probe listens for an answer
+	// StaleAfter: an announcement round that could only be sent more than
+	// this after it came due (the process was stopped, a VM paused) is not
+	// sent, and Announce returns ErrLate: a peer may have taken the address
+	// over meanwhile. 0 = always send. The daemon uses its deadtime.
+	StaleAfter time.Duration
 	// AnnounceRefresh is how often the owner calls Announce again while it
 	// holds the address (the daemon's timer; the manager does not use it).
 	// 0 = no periodic refresh.

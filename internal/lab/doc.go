@@ -4,13 +4,20 @@
 // bridges brA and brB (multicast snooping, STP and forward delay off) carry
 // eth0 (198.18.1.N/24) and eth1 (198.18.2.N/24); the client is
 // 198.18.1.250/24 on brA. Optional null-modem cables join pairs of hosts
-// through pty pairs and a relay; hosts open them with go.bug.st/serial.
+// through pty pairs and a relay; each end is a device node (ttyUSBn, a
+// symlink to its pty) behind a stable serial/by-id style path, which hosts
+// open with go.bug.st/serial.
 //
 // Faults: Pull/Plug take a NIC's switch port down and up (the host sees
-// NO-CARRIER); Drop and Loss discard frames silently in the switch with an
-// nftables bridge table (no nft binary); Cable.Cut, Cable.Hangup; Freeze
-// stops a host's processes, pulls its NICs and cuts its cables. Heal undoes
-// every fault.
+// NO-CARRIER); AdminDown/AdminUp set a NIC down and up inside the host (ip
+// link set dev NIC down: no IFF_UP, sockets on it see ENETDOWN); Drop and
+// Loss discard frames silently in the switch with an nftables bridge table
+// (no nft binary); Cable.Cut, Cable.Hangup (both adapters gone),
+// Cable.Unplug/Replug (one end's USB adapter out, then back as another
+// ttyUSBn behind the same stable path), Cable.Inject (noise); Freeze stops a
+// host's processes (it returns once every thread is stopped), then pulls
+// its NICs and cuts its cables; Thaw restores them and continues the
+// processes once the NICs are up again. Heal undoes every fault.
 //
 // Guarantees:
 //   - Only addresses in 198.18.0.0/15 are configured and nothing routes out

@@ -3,12 +3,17 @@ package lab
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -258,7 +263,10 @@ func random(pct int) []expr.Any {
 }
 
 // Freeze simulates a power loss of host: SIGSTOP to every process started
-// there, every NIC pulled, every cable to it cut.
+// there, every NIC pulled, every cable to it cut. The NICs and cables go
+// only once every thread of those processes has stopped (a signal is
+// delivered asynchronously), so a frozen daemon never sees its own cables
+// go.
 func (l *Lab) Freeze(host string) error { return l.setFrozen(host, true) }
 
 // Thaw undoes Freeze; faults set separately (Pull, Cut, ...) remain.
@@ -278,6 +286,7 @@ func (l *Lab) setFrozen(host string, on bool) error {
 	if on {
 		l.frozen[host] = true
 		errs = append(errs, h.signalAll(syscall.SIGSTOP))
+		errs = append(errs, h.waitStopped(5*time.Second))
 	} else {
 		delete(l.frozen, host)
 	}
@@ -290,9 +299,32 @@ func (l *Lab) setFrozen(host string, on bool) error {
 		}
 	}
 	if !on {
+		// Power comes back with the links up: the processes continue only
+		// once the host sees carrier again on every NIC not otherwise
+		// pulled or set down.
+		for _, nic := range h.NICs() {
+			if p := (port{host, nic}); !l.pulled[p] && !l.admin[p] {
+				errs = append(errs, h.waitOperUp(nic, 5*time.Second))
+			}
+		}
 		errs = append(errs, h.signalAll(syscall.SIGCONT))
 	}
 	return errors.Join(errs...)
+}
+
+// waitOperUp waits until nic is operationally up in h, for at most d.
+func (h *Host) waitOperUp(nic string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		l, err := h.nl.LinkByName(nic)
+		if err == nil && l.Attrs().OperState == netlink.OperUp {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("lab: %s %s: not up %v after its port came back (%v)", h.name, nic, d, err)
+		}
+		time.Sleep(100 * time.Microsecond) // polls the kernel's link state
+	}
 }
 
 // Heal undoes every fault: plugs, sets admin up and thaws every host, removes drops and
@@ -330,4 +362,52 @@ func (l *Lab) Heal() error {
 		errs = append(errs, l.Host(name).signalAll(syscall.SIGCONT))
 	}
 	return errors.Join(errs...)
+}
+
+// waitStopped waits until every thread of every process started in h is
+// stopped (state T in /proc), or gone, for at most d.
+func (h *Host) waitStopped(d time.Duration) error {
+	h.mu.Lock()
+	var pids []int
+	for _, c := range h.procs {
+		pids = append(pids, c.Process.Pid)
+	}
+	h.mu.Unlock()
+	deadline := time.Now().Add(d)
+	for _, pid := range pids {
+		for !stopped(pid) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("lab: %s: process %d not stopped %v after SIGSTOP", h.name, pid, d)
+			}
+			time.Sleep(100 * time.Microsecond) // polls /proc; the kernel offers no wait for a stop of a non-child
+		}
+	}
+	return nil
+}
+
+// stopped reports whether every thread of pid is stopped (or the process
+// is gone or a zombie).
+func stopped(pid int) bool {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	if err != nil || len(tasks) == 0 {
+		return true
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue // the thread exited
+		}
+		// "pid (comm) S ...": the state follows the last ')'.
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || i+2 >= len(s) {
+			continue
+		}
+		switch s[i+2] {
+		case 'T', 't', 'Z', 'X':
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -255,3 +255,82 @@ func TestPrivilegedFreeze(t *testing.T) {
 	}
 	roundTrip(t, a, b, "after thaw")
 }
+
+// AdminDown sets a host's NIC down inside the host: no IFF_UP there, no
+// carrier on the switch side, nothing gets through; AdminUp and Heal undo
+// it.
+func TestPrivilegedAdminDownUp(t *testing.T) {
+	lab.Require(t)
+	l := lab.NewT(t, lab.Options{Hosts: 2, NoClient: true})
+	h1, h2 := l.Host("h1"), l.Host("h2")
+	if !reaches(t, h1, h2, "eth0", 2*time.Second) {
+		t.Fatal("h1 -> h2 on eth0 lost before any fault")
+	}
+	up := func(h *lab.Host) bool {
+		link, err := h.Netlink().LinkByName("eth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return link.Attrs().Flags&net.FlagUp != 0
+	}
+	for round, heal := range []func() error{
+		func() error { return l.AdminUp("h1", "eth0") },
+		l.Heal,
+	} {
+		if err := l.AdminDown("h1", "eth0"); err != nil {
+			t.Fatal(err)
+		}
+		if up(h1) {
+			t.Errorf("round %d: h1 eth0 still IFF_UP after AdminDown", round)
+		}
+		if reaches(t, h2, h1, "eth0", wait(false)) {
+			t.Errorf("round %d: h2 -> h1 on eth0 arrived while h1's eth0 is down", round)
+		}
+		if !reaches(t, h1, h2, "eth1", 2*time.Second) {
+			t.Errorf("round %d: eth1 lost; only eth0 is down", round)
+		}
+		if err := heal(); err != nil {
+			t.Fatal(err)
+		}
+		if !up(h1) || !reaches(t, h1, h2, "eth0", 2*time.Second) {
+			t.Errorf("round %d: h1 eth0 not back after undoing AdminDown", round)
+		}
+	}
+	if err := l.AdminDown("h1", "eth9"); err == nil {
+		t.Error("AdminDown of a NIC that does not exist succeeded")
+	}
+}
+
+// Freeze returns once every process of the host is stopped, and Thaw
+// continues them only once the host's NICs are up again: a frozen process
+// never runs while its cables are pulled.
+func TestPrivilegedFreezeStopsFirst(t *testing.T) {
+	lab.Require(t)
+	l := lab.NewT(t, lab.Options{Hosts: 2, NoClient: true})
+	h1 := l.Host("h1")
+	cmd := exec.Command("sleep", "30")
+	if err := h1.Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	for range 3 {
+		if err := l.Freeze("h1"); err != nil {
+			t.Fatal(err)
+		}
+		if s := procState(cmd.Process.Pid); s != "T" {
+			t.Errorf("process state %q right after Freeze, want T (stopped)", s)
+		}
+		if err := l.Thaw("h1"); err != nil {
+			t.Fatal(err)
+		}
+		for _, nic := range h1.NICs() {
+			link, err := h1.Netlink().LinkByName(nic)
+			if err != nil || link.Attrs().OperState != 6 /* up */ {
+				t.Errorf("%s not up right after Thaw: %v %v", nic, link.Attrs().OperState, err)
+			}
+		}
+	}
+}

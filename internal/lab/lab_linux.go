@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -131,8 +132,9 @@ func New(opts Options) (_ *Lab, err error) {
 		if l.dir, err = os.MkdirTemp("", "fo-lab-"); err != nil {
 			return nil, fmt.Errorf("lab: making directory for serial ports: %w", err)
 		}
+		tty := new(atomic.Int64)
 		for _, p := range opts.Serial {
-			c, err := newCable(l.dir, l.hosts[p[0]-1].name, l.hosts[p[1]-1].name)
+			c, err := newCable(l.dir, tty, l.hosts[p[0]-1].name, l.hosts[p[1]-1].name)
 			if err != nil {
 				return nil, err
 			}

@@ -13,19 +13,23 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Cable is a null-modem cable between two hosts: two pty pairs whose master
-// ends are joined by a relay. Each host opens its end's stable path (a
-// symlink to the pty slave) with go.bug.st/serial like a real /dev/ttyS0.
-// Methods are safe for concurrent use.
+// Cable is a null-modem cable between two hosts, each end on a USB serial
+// adapter: two pty pairs whose master ends are joined by a relay. Each end
+// has a device node (a symlink to its pty slave, standing for
+// /dev/ttyUSBn) and a stable path to it in the style of
+// /dev/serial/by-id; a host opens the stable path with go.bug.st/serial
+// like a real port. Methods are safe for concurrent use.
 type Cable struct {
 	a, b cableEnd
+	tty  *atomic.Int64 // the lab's device node numbers
 
 	drop atomic.Bool // relay discards bytes (cut or an end frozen)
 
 	mu     sync.Mutex
 	cut    bool
 	frozen bool
-	hung   bool // masters closed; Heal makes new ptys
+	hung   bool    // masters closed; Heal makes new ptys
+	out    [2]bool // an end's adapter is unplugged (Unplug)
 	closed bool
 	pa, pb *pty
 	relays sync.WaitGroup
@@ -33,7 +37,8 @@ type Cable struct {
 
 type cableEnd struct {
 	host string
-	path string // stable symlink
+	path string // stable symlink (by-id), to node
+	node string // the device node now, a symlink to the pty slave; "" while unplugged
 }
 
 // pty is one pty pair: the master the relay uses and a slave fd the lab
@@ -96,10 +101,15 @@ func (p *pty) close() {
 	unix.Close(p.slave)
 }
 
-func newCable(dir, a, b string) (*Cable, error) {
+func newCable(dir string, tty *atomic.Int64, a, b string) (*Cable, error) {
+	byID := filepath.Join(dir, "serial", "by-id")
+	if err := os.MkdirAll(byID, 0o755); err != nil {
+		return nil, fmt.Errorf("lab: serial cable %s-%s: %w", a, b, err)
+	}
 	c := &Cable{
-		a: cableEnd{a, filepath.Join(dir, a+"-"+b+"."+a)},
-		b: cableEnd{b, filepath.Join(dir, a+"-"+b+"."+b)},
+		a:   cableEnd{host: a, path: filepath.Join(byID, "usb-fo-lab_"+a+"-"+b+"_"+a+"-if00-port0")},
+		b:   cableEnd{host: b, path: filepath.Join(byID, "usb-fo-lab_"+a+"-"+b+"_"+b+"-if00-port0")},
+		tty: tty,
 	}
 	if err := c.connect(); err != nil {
 		return nil, fmt.Errorf("lab: serial cable %s-%s: %w", a, b, err)
@@ -107,33 +117,75 @@ func newCable(dir, a, b string) (*Cable, error) {
 	return c, nil
 }
 
-// connect makes two new pty pairs, points the stable paths at them and
-// starts the relay. c.mu must be held (or c not yet shared).
+// connect makes two new pty pairs, gives each a new device node, points the
+// stable paths at them and starts the relay. c.mu must be held (or c not
+// yet shared).
 func (c *Cable) connect() error {
-	pa, err := openPTY()
+	pa, err := c.plug(&c.a)
 	if err != nil {
 		return err
 	}
-	pb, err := openPTY()
+	pb, err := c.plug(&c.b)
 	if err != nil {
-		pa.close()
+		c.unplugEnd(&c.a, pa)
 		return err
 	}
-	for _, x := range []struct {
-		p   *pty
-		end cableEnd
-	}{{pa, c.a}, {pb, c.b}} {
-		if err := relink(x.p.name, x.end.path); err != nil {
-			pa.close()
-			pb.close()
-			return err
-		}
-	}
-	c.pa, c.pb, c.hung = pa, pb, false
-	c.relays.Add(2)
-	go c.relay(pa.master, pb.master)
-	go c.relay(pb.master, pa.master)
+	c.pa, c.pb, c.hung, c.out = pa, pb, false, [2]bool{}
+	c.startRelays()
 	return nil
+}
+
+// plug gives end a new pty pair and a new device node (the next
+// ttyUSBn) and points its stable path at it, as udev does when an adapter
+// is plugged in.
+func (c *Cable) plug(end *cableEnd) (*pty, error) {
+	p, err := openPTY()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(filepath.Dir(filepath.Dir(end.path)))
+	node := filepath.Join(dir, "ttyUSB"+strconv.FormatInt(c.tty.Add(1)-1, 10))
+	if err := relink(p.name, node); err != nil {
+		p.close()
+		return nil, err
+	}
+	if err := relink(node, end.path); err != nil {
+		os.Remove(node)
+		p.close()
+		return nil, err
+	}
+	end.node = node
+	return p, nil
+}
+
+// unplugEnd removes end's stable path and device node and closes its pty:
+// a reader of the port gets PortClosed, an open fails with ENOENT (the
+// kernel reuses pty numbers; the stable path never leads to another's).
+func (c *Cable) unplugEnd(end *cableEnd, p *pty) {
+	os.Remove(end.path)
+	if end.node != "" {
+		os.Remove(end.node)
+		end.node = ""
+	}
+	p.close()
+}
+
+func (c *Cable) startRelays() {
+	c.relays.Add(2)
+	go c.relay(c.pa.master, c.pb.master)
+	go c.relay(c.pb.master, c.pa.master)
+}
+
+// stopRelays ends both relays without closing the masters: a read deadline
+// in the past wakes them.
+func (c *Cable) stopRelays() {
+	for _, p := range []*pty{c.pa, c.pb} {
+		p.master.SetReadDeadline(time.Now().Add(-time.Second))
+	}
+	c.relays.Wait()
+	for _, p := range []*pty{c.pa, c.pb} {
+		p.master.SetReadDeadline(time.Time{})
+	}
 }
 
 // relink atomically points link at target.
@@ -164,16 +216,100 @@ func (c *Cable) relay(src, dst *os.File) {
 			dst.Write(buf[:n])
 		}
 		if err != nil {
-			// os.ErrClosed: Hangup or Close. Anything else (EIO) cannot
-			// heal by itself either; Heal starts a new relay.
+			// os.ErrClosed: Hangup, Unplug or Close; a deadline: the relays
+			// are being restarted. Anything else (EIO) cannot heal by
+			// itself either; Heal starts a new relay.
 			return
 		}
 	}
 }
 
-// Ends returns the stable device paths of the two ends (host a's, host b's).
-// They are symlinks that survive Hangup and Heal.
+// Ends returns the stable device paths of the two ends (host a's, host b's),
+// in the style of /dev/serial/by-id: symlinks to the ends' device nodes.
+// They are gone while the cable is hung up or that end unplugged, and come
+// back (leading to new device nodes) with Heal or Replug.
 func (c *Cable) Ends() (a, b string) { return c.a.path, c.b.path }
+
+// Nodes returns the device nodes the ends lead to now ("" while unplugged).
+func (c *Cable) Nodes() (a, b string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.a.node, c.b.node
+}
+
+// Unplug pulls the USB serial adapter at host's end: that end's port
+// closes (a reader gets PortClosed), its device node and stable path
+// disappear. The other end stays open and hears nothing. Replug (or Heal)
+// plugs it back under a new device node name.
+func (c *Cable) Unplug(host string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, err := c.end(host)
+	switch {
+	case err != nil:
+		return err
+	case c.hung || c.out[i]:
+		return nil
+	}
+	c.stopRelays()
+	end, p := &c.a, c.pa
+	if i == 1 {
+		end, p = &c.b, c.pb
+	}
+	c.unplugEnd(end, p)
+	c.out[i] = true
+	return nil
+}
+
+// Replug plugs the adapter at host's end back in, as the next ttyUSBn: the
+// stable path leads to the new device node; the host must reopen it.
+func (c *Cable) Replug(host string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, err := c.end(host)
+	if err != nil {
+		return err
+	}
+	return c.replug(i)
+}
+
+// replug plugs end i back if it is out. c.mu must be held.
+func (c *Cable) replug(i int) error {
+	if c.hung || !c.out[i] {
+		return nil
+	}
+	end := &c.a
+	if i == 1 {
+		end = &c.b
+	}
+	p, err := c.plug(end)
+	if err != nil {
+		return fmt.Errorf("lab: replugging %s's end of %s-%s: %w", end.host, c.a.host, c.b.host, err)
+	}
+	if i == 0 {
+		c.pa = p
+	} else {
+		c.pb = p
+	}
+	c.out[i] = false
+	if !c.out[1-i] {
+		c.startRelays()
+	}
+	return nil
+}
+
+// end returns 0 for host a's end, 1 for host b's; c.mu must be held.
+func (c *Cable) end(host string) (int, error) {
+	switch {
+	case c.closed:
+		return 0, errors.New("lab: cable closed")
+	case host == c.a.host:
+		return 0, nil
+	case host == c.b.host:
+		return 1, nil
+	}
+	return 0, fmt.Errorf("lab: cable %s-%s has no end at %q", c.a.host, c.b.host, host)
+}
 
 // Hosts returns the names of the hosts at the ends, in the order of Ends.
 func (c *Cable) Hosts() (a, b string) { return c.a.host, c.b.host }
@@ -209,14 +345,15 @@ func (c *Cable) hangup() {
 		return
 	}
 	c.hung = true
-	// Point the paths nowhere first: the kernel reuses pty numbers, and a
-	// host reopening its path must get ENOENT (adapter gone), never
-	// somebody else's new pty.
-	for _, e := range []cableEnd{c.a, c.b} {
-		relink(e.path+".unplugged", e.path)
+	// The paths go first: the kernel reuses pty numbers, and a host
+	// reopening its path must get ENOENT (adapter gone), never somebody
+	// else's new pty.
+	if !c.out[0] {
+		c.unplugEnd(&c.a, c.pa)
 	}
-	c.pa.close()
-	c.pb.close()
+	if !c.out[1] {
+		c.unplugEnd(&c.b, c.pb)
+	}
 	c.relays.Wait()
 }
 
@@ -235,6 +372,11 @@ func (c *Cable) Heal() error {
 			return fmt.Errorf("lab: healing serial cable %s-%s: %w", c.a.host, c.b.host, err)
 		}
 	}
+	for i := range 2 {
+		if err := c.replug(i); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -245,16 +387,16 @@ func (c *Cable) Heal() error {
 func (c *Cable) Inject(host string, b []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var p *pty
+	i, err := c.end(host)
 	switch {
-	case c.closed || c.hung:
-		return fmt.Errorf("lab: cable %s-%s is unplugged", c.a.host, c.b.host)
-	case host == c.a.host:
-		p = c.pa
-	case host == c.b.host:
+	case err != nil:
+		return err
+	case c.hung || c.out[i]:
+		return fmt.Errorf("lab: cable %s-%s is unplugged at %s", c.a.host, c.b.host, host)
+	}
+	p := c.pa
+	if i == 1 {
 		p = c.pb
-	default:
-		return fmt.Errorf("lab: cable %s-%s has no end at %q", c.a.host, c.b.host, host)
 	}
 	deadline := time.Now().Add(time.Second)
 	for len(b) > 0 {

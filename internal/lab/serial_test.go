@@ -6,6 +6,7 @@ import (
 	"os"
 	osexec "os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -226,4 +227,76 @@ func TestPrivilegedCleanup(t *testing.T) {
 func namedNS(t *testing.T) []string {
 	m, _ := filepath.Glob("/run/netns/fo-*")
 	return m
+}
+
+// A USB serial adapter unplugged at one end: that host's port closes, its
+// device node and stable path go; plugged back it is another ttyUSBn behind
+// the same stable path, and the other host's port, never reopened, carries
+// bytes again.
+func TestPrivilegedSerialReplug(t *testing.T) {
+	lab.Require(t)
+	l := lab.NewT(t, lab.Options{Hosts: 2, Serial: [][2]int{{1, 2}}, NoClient: true})
+	c := l.Cable("h1", "h2")
+	pa, _ := c.Ends()
+	if want := "/serial/by-id/"; !strings.Contains(pa, want) {
+		t.Errorf("stable path %s has no %s", pa, want)
+	}
+	nodeA, nodeB := c.Nodes()
+	if nodeA == "" || nodeB == "" || nodeA == nodeB {
+		t.Fatalf("device nodes %q %q", nodeA, nodeB)
+	}
+	a, b := openCable(t, c)
+	roundTrip(t, a, b, "fresh")
+	errc := make(chan error, 1)
+	go func() {
+		a.SetReadTimeout(serial.NoTimeout)
+		_, err := a.Read(make([]byte, 16))
+		errc <- err
+	}()
+	if err := c.Unplug("h1"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		checkClosed(t, "h1's reader", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("h1's reader still blocked 5 s after Unplug")
+	}
+	for _, p := range []string{pa, nodeA} {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s still there after Unplug (%v)", p, err)
+		}
+	}
+	if p, err := serial.Open(pa, &serial.Mode{}); err == nil {
+		p.Close()
+		t.Errorf("opening %s while unplugged succeeded", pa)
+	}
+	if err := c.Inject("h1", []byte("x")); err == nil {
+		t.Error("Inject at an unplugged end succeeded")
+	}
+	if err := c.Replug("h1"); err != nil {
+		t.Fatal(err)
+	}
+	newA, newB := c.Nodes()
+	if newA == "" || newA == nodeA || newB != nodeB {
+		t.Errorf("after Replug nodes %q %q, want a new one for h1 (was %q) and %q for h2", newA, newB, nodeA, nodeB)
+	}
+	if target, err := os.Readlink(pa); err != nil || target != newA {
+		t.Errorf("%s -> %q (%v), want %s", pa, target, err, newA)
+	}
+	a.Close()
+	a = openPort(t, pa)
+	roundTrip(t, a, b, "after replug (h2 never reopened)")
+
+	// Heal plugs an unplugged end back too.
+	if err := c.Unplug("h2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Heal(); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	_, pb := c.Ends()
+	b = openPort(t, pb)
+	roundTrip(t, a, b, "after unplug and lab heal")
 }
