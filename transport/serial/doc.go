@@ -10,11 +10,15 @@
 // queued while the port was closed are not delivered; when the port fails
 // (adapter unplugged, PortClosed) the path reports itself down, reopens the
 // device with exponential backoff (50ms doubling to 2s by default) and
-// reports itself up again, all through the WithLinkEvents callback.
+// reports itself up again, all through the WithLinkEvents callback. The
+// configured name is opened each time, so a /dev/serial/by-id name follows
+// an adapter that comes back as another ttyUSBn; and once a second
+// (WithFollow) the path checks that the name still leads where it led at
+// open, closing and reopening a port whose link moved or went.
 //
 // Concurrency: a Path is safe for one concurrent sender and one concurrent
 // receiver; it runs one reader goroutine, which also calls the link event
-// callback; Close is idempotent, unblocks Recv and returns once the reader
-// goroutine has exited. A Send to a peer that stopped reading may block
+// callback, and one follower goroutine; Close is idempotent, unblocks Recv
+// and returns once both have exited. A Send to a peer that stopped reading may block
 // until the line drains (the device is in blocking mode).
 package serial

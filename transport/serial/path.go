@@ -3,6 +3,7 @@ package serial
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -43,6 +44,8 @@ type options struct {
 	maxBackoff time.Duration
 	now        func() time.Time
 	queue      int
+	follow     time.Duration
+	resolve    func(string) (string, error)
 }
 
 // Option configures a Path.
@@ -63,23 +66,42 @@ func WithOpener(fn Opener) Option { return func(o *options) { o.open = fn } }
 // WithClock sets the clock used for Packet.At and LinkEvent.At.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
+// WithFollow sets how often the path checks that its configured device
+// path (a /dev/serial/by-id link) still leads to the device it opened
+// (default every second; 0 = never). See Path.
+func WithFollow(every time.Duration) Option { return func(o *options) { o.follow = every } }
+
+// WithResolver replaces filepath.EvalSymlinks, which tells where the
+// configured device path leads (tests).
+func WithResolver(fn func(string) (string, error)) Option { return func(o *options) { o.resolve = fn } }
+
 // Path is a heartbeat path over one serial line. It reads in its own
 // goroutine, which also reopens the port with exponential backoff after an
 // error, reporting the path down and then up through WithLinkEvents.
+//
+// A USB adapter that is unplugged and plugged back may come back as another
+// device (ttyUSB0, then ttyUSB1); udev moves the /dev/serial/by-id link to
+// it. The path opens the configured name each time, so a by-id name follows
+// the adapter; and a second goroutine checks every WithFollow period that
+// the name still leads where it led at open: if the link moved or went
+// while the old port still looked open, the port is closed and reopened.
 type Path struct {
 	cfg  Config
 	opt  options
 	mode bugst.Mode
 	ctr  transport.Counters
 
-	mu   sync.Mutex
-	port bugst.Port // nil while down
+	mu    sync.Mutex
+	port  bugst.Port // nil while down
+	dev   string     // where cfg.Port led when port was opened ("" = unknown: not followed)
+	moved string     // why follow closed the port, for the down event
 
 	frames    chan transport.Packet
 	closed    chan struct{}
 	closeOnce sync.Once
-	done      chan struct{}
-	wbuf      []byte // Send's encode buffer (one sender at a time)
+	done      chan struct{} // the reader has exited
+	followed  chan struct{} // the follower has exited
+	wbuf      []byte        // Send's encode buffer (one sender at a time)
 }
 
 var _ transport.Path = (*Path)(nil)
@@ -98,11 +120,12 @@ func New(cfg Config, opts ...Option) (*Path, error) {
 		cfg: cfg,
 		opt: options{
 			open: bugst.Open, minBackoff: 50 * time.Millisecond, maxBackoff: 2 * time.Second,
-			now: time.Now, queue: 64,
+			now: time.Now, queue: 64, follow: time.Second, resolve: filepath.EvalSymlinks,
 		},
-		mode:   bugst.Mode{BaudRate: cfg.Baud},
-		closed: make(chan struct{}),
-		done:   make(chan struct{}),
+		mode:     bugst.Mode{BaudRate: cfg.Baud},
+		closed:   make(chan struct{}),
+		done:     make(chan struct{}),
+		followed: make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(&p.opt)
@@ -112,9 +135,60 @@ func New(cfg Config, opts ...Option) (*Path, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.port = port
+	p.port, p.dev = port, p.resolveDev()
 	go p.run(port)
+	if p.opt.follow > 0 {
+		go p.follow()
+	} else {
+		close(p.followed)
+	}
 	return p, nil
+}
+
+// resolveDev is where cfg.Port leads now, or "" if that cannot be told.
+func (p *Path) resolveDev() string {
+	dev, err := p.opt.resolve(p.cfg.Port)
+	if err != nil {
+		return ""
+	}
+	return dev
+}
+
+// follow closes the port when the configured device path no longer leads
+// to the device that was opened; the reader then reopens it.
+func (p *Path) follow() {
+	defer close(p.followed)
+	t := time.NewTicker(p.opt.follow)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.closed:
+			return
+		case <-t.C:
+		}
+		p.mu.Lock()
+		port, dev := p.port, p.dev
+		p.mu.Unlock()
+		if port == nil || dev == "" {
+			continue
+		}
+		now, err := p.opt.resolve(p.cfg.Port)
+		if err == nil && now == dev {
+			continue
+		}
+		why := fmt.Sprintf("device moved: %s led to %s, now to %s", p.cfg.Port, dev, now)
+		if err != nil {
+			why = fmt.Sprintf("device gone: %s led to %s, now nowhere", p.cfg.Port, dev)
+		}
+		p.mu.Lock()
+		if p.port != port {
+			p.mu.Unlock()
+			continue
+		}
+		p.moved = why
+		p.mu.Unlock()
+		port.Close() // the reader's Read fails; it reopens cfg.Port
+	}
 }
 
 func (p *Path) openPort() (bugst.Port, error) {
@@ -222,6 +296,7 @@ func (p *Path) Close() error {
 		}
 	})
 	<-p.done
+	<-p.followed
 	return nil
 }
 
@@ -271,14 +346,25 @@ func (p *Path) run(port bugst.Port) {
 		}
 		p.mu.Lock()
 		p.port = nil
+		why := "port closed: " + err.Error()
+		if p.moved != "" {
+			why, p.moved = "port closed: "+p.moved, ""
+		}
 		p.mu.Unlock()
 		port.Close()
-		p.event(false, "port closed: "+err.Error())
+		p.event(false, why)
 		if port = p.reopen(); port == nil {
 			return
 		}
 		d.Reset()
-		p.event(true, "port reopened")
+		p.mu.Lock()
+		dev := p.dev
+		p.mu.Unlock()
+		if dev != "" && dev != p.cfg.Port {
+			p.event(true, "port reopened: "+p.cfg.Port+" -> "+dev)
+		} else {
+			p.event(true, "port reopened")
+		}
 	}
 }
 
@@ -302,7 +388,7 @@ func (p *Path) reopen() bugst.Port {
 				port.Close()
 				return nil
 			}
-			p.port = port
+			p.port, p.dev = port, p.resolveDev()
 			p.mu.Unlock()
 			return port
 		}

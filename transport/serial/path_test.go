@@ -221,3 +221,88 @@ func TestNewErrors(t *testing.T) {
 		}
 	}
 }
+
+// links is a fake /dev/serial/by-id: where each name leads.
+type links struct {
+	mu sync.Mutex
+	to map[string]string
+}
+
+func (l *links) set(name, dev string) { l.mu.Lock(); l.to[name] = dev; l.mu.Unlock() }
+
+func (l *links) resolve(name string) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if d, ok := l.to[name]; ok && d != "" {
+		return d, nil
+	}
+	return "", os.ErrNotExist
+}
+
+// An adapter that came back as another device while the old port still
+// looked open: the by-id name leads elsewhere, so the path closes the old
+// port and opens the name again, within one follow period, and says where
+// it now leads.
+func TestPathFollowsByIDLink(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		line := &fakeLine{present: true}
+		byID := &links{to: map[string]string{"/dev/serial/by-id/usb-x": "/dev/ttyUSB0"}}
+		var ev events
+		var reasons []string
+		var rmu sync.Mutex
+		p, err := New(Config{Name: "serial0", Port: "/dev/serial/by-id/usb-x"}, WithOpener(line.open),
+			WithResolver(byID.resolve), WithLinkEvents(func(e transport.LinkEvent) {
+				ev.add(e)
+				rmu.Lock()
+				reasons = append(reasons, e.Reason)
+				rmu.Unlock()
+			}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		time.Sleep(3 * time.Second) // fake time: three checks, nothing moved
+		synctest.Wait()
+		if n := len(line.opens); n != 1 {
+			t.Fatalf("%d opens while the link stayed, want 1", n)
+		}
+		byID.set("/dev/serial/by-id/usb-x", "/dev/ttyUSB1")
+		time.Sleep(1100 * time.Millisecond)
+		synctest.Wait()
+		if diff := cmp.Diff([]string{"up port opened", "down port closed", "up port reopened"}, ev.get()); diff != "" {
+			t.Errorf("events (-want +got):\n%s", diff)
+		}
+		rmu.Lock()
+		got := strings.Join(reasons, " | ")
+		rmu.Unlock()
+		for _, want := range []string{"device moved: /dev/serial/by-id/usb-x led to /dev/ttyUSB0, now to /dev/ttyUSB1",
+			"port reopened: /dev/serial/by-id/usb-x -> /dev/ttyUSB1"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("link event reasons %q lack %q", got, want)
+			}
+		}
+		line.feed(AppendFrame(nil, []byte("moved")))
+		if pk, err := p.Recv(); err != nil || string(pk.Data) != "moved" {
+			t.Fatalf("Recv after the move = %+v, %v", pk, err)
+		}
+	})
+}
+
+// A name that cannot be resolved at open (not a link, a fake) is not
+// followed: the path never closes a working port for it.
+func TestPathUnresolvedNotFollowed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		line := &fakeLine{present: true}
+		p, err := New(Config{Name: "serial0", Port: "/dev/fake"}, WithOpener(line.open),
+			WithResolver(func(string) (string, error) { return "", os.ErrNotExist }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if n := len(line.opens); n != 1 {
+			t.Errorf("%d opens, want 1", n)
+		}
+	})
+}
