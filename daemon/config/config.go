@@ -112,6 +112,8 @@ func Default() Config {
 			// 0.1-3s, so three fall within 10s, and a port quiet for 10s has
 			// stopped; the service waits that long after the last flap (it
 			// is served by the backup meanwhile). docs/benchmarks.md, "Flapping".
+			// Raised to 2 x deadtime when not given: a shorter hold ends
+			// before a flap can be seen.
 			Damping: 10 * time.Second,
 			// One loss is a fault, two can be a replug; the third within the
 			// damping period is a pattern.

@@ -80,6 +80,18 @@ func TestDampingOff(t *testing.T) {
 	}
 }
 
+// Unless given, damping is at least 2 x deadtime: a slow cluster's hold
+// must outlast its deadtime.
+func TestDampingFollowsDeadtime(t *testing.T) {
+	c, err := Parse("f.toml", []byte(base+"\n[timers]\ninterval = \"1s\"\ndeadtime = \"20s\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Timers.Damping != 40*time.Second {
+		t.Errorf("damping %v with deadtime 20s, want 40s", c.Timers.Damping)
+	}
+}
+
 func TestConfigProblems(t *testing.T) {
 	for _, tc := range []struct {
 		name string

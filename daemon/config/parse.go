@@ -386,6 +386,7 @@ func (p *parser) build(r *rawConfig) *Config {
 	p.duration("timers.indoubt_hold", t.IndoubtHold, &c.Timers.IndoubtHold)
 	c.Timers.Startup = 3 * c.Timers.Deadtime
 	p.duration("timers.startup", t.Startup, &c.Timers.Startup)
+	c.Timers.Damping = max(c.Timers.Damping, 2*c.Timers.Deadtime) // unless given: at least 2 x deadtime
 	p.duration("timers.damping", t.Damping, &c.Timers.Damping)
 	if t.FlapLimit != nil {
 		c.Timers.FlapLimit = *t.FlapLimit
