@@ -83,7 +83,7 @@ func TestDampingOff(t *testing.T) {
 // Unless given, damping is at least 2 x deadtime: a slow cluster's hold
 // must outlast its deadtime.
 func TestDampingFollowsDeadtime(t *testing.T) {
-	c, err := Parse("f.toml", []byte(base+"\n[timers]\ninterval = \"1s\"\ndeadtime = \"20s\"\n"))
+	c, err := Parse("f.toml", []byte(base+"\n[timers]\ninterval = \"100ms\"\ndeadtime = \"20s\"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
