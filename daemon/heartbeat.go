@@ -19,6 +19,46 @@ type pathRT struct {
 	carrier  bool
 	own      uint64 // our own frames heard back (loop only)
 	foreign  uint64
+	traffic  traffic
+}
+
+// traffic holds a path's byte counters once a second over the last
+// trafficSpan, for the bytes per second shown in status. Loop only.
+type traffic struct {
+	at         [trafficSpan + 1]time.Time
+	sent, recv [trafficSpan + 1]uint64
+	n, next    int
+}
+
+const trafficSpan = 10 // samples (seconds) a rate spans
+
+// sample records c at now if a second has passed since the last sample.
+func (t *traffic) sample(now time.Time, c *transport.Counters) {
+	if t.n > 0 {
+		last := (t.next + len(t.at) - 1) % len(t.at)
+		if now.Sub(t.at[last]) < time.Second {
+			return
+		}
+	}
+	snap := c.Snapshot()
+	t.at[t.next], t.sent[t.next], t.recv[t.next] = now, snap.BytesSent, snap.BytesRecv
+	t.next = (t.next + 1) % len(t.at)
+	t.n = min(t.n+1, len(t.at))
+}
+
+// rates is bytes per second sent and received from the oldest sample to c
+// now; 0, 0 before the first second.
+func (t *traffic) rates(now time.Time, c *transport.Counters) (sent, recv float64) {
+	if t.n == 0 {
+		return 0, 0
+	}
+	old := (t.next + len(t.at) - t.n) % len(t.at)
+	dt := now.Sub(t.at[old]).Seconds()
+	if dt < 1 {
+		return 0, 0
+	}
+	snap := c.Snapshot()
+	return float64(snap.BytesSent-t.sent[old]) / dt, float64(snap.BytesRecv-t.recv[old]) / dt
 }
 
 type echo struct {
@@ -136,6 +176,11 @@ func (s *session) beat(now time.Time) {
 		}
 		rt.next = now.Add(rt.interval)
 		s.send(rt, b)
+	}
+	for _, rt := range s.paths {
+		if rt.ctr != nil {
+			rt.traffic.sample(now, rt.ctr)
+		}
 	}
 }
 

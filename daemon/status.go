@@ -33,6 +33,8 @@ func (s *session) status() *client.Status {
 			p.Sent, p.SendErr, p.Received = c.FramesSent, c.SendErrors, c.FramesRecv
 			p.BadAuth = c.AuthFailures + c.Malformed + c.BadVersion
 			p.Replayed, p.Foreign = c.Replays, c.OtherCluster
+			p.SentBytes, p.RecvBytes = c.BytesSent, c.BytesRecv
+			p.SentRate, p.RecvRate = rt.traffic.rates(now, rt.ctr)
 			rtt[rt.cfg.Name] = c.RTT
 		}
 		st.Paths = append(st.Paths, p)

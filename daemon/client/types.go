@@ -114,10 +114,16 @@ type Path struct {
 	Sent      uint64 `json:"sent"`
 	SendErr   uint64 `json:"send_errors"`
 	Received  uint64 `json:"received"`
-	BadAuth   uint64 `json:"bad_auth"` // failed to authenticate or decode
-	Replayed  uint64 `json:"replayed"` // rejected by the replay guard
-	Foreign   uint64 `json:"foreign"`  // other cluster id
-	OwnFrames uint64 `json:"own"`      // our own frames looped back
+	SentBytes uint64 `json:"sent_bytes"`     // on the medium (serial: with framing)
+	RecvBytes uint64 `json:"received_bytes"` // as received, before checks
+	// SentRate and RecvRate are bytes per second over the last ~10 s (0
+	// until a second has passed).
+	SentRate  float64 `json:"sent_bytes_per_s"`
+	RecvRate  float64 `json:"received_bytes_per_s"`
+	BadAuth   uint64  `json:"bad_auth"` // failed to authenticate or decode
+	Replayed  uint64  `json:"replayed"` // rejected by the replay guard
+	Foreign   uint64  `json:"foreign"`  // other cluster id
+	OwnFrames uint64  `json:"own"`      // our own frames looped back
 }
 
 // Alarm is something that needs an operator.

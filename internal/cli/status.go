@@ -147,7 +147,7 @@ func RenderStatus(st *client.Status) string {
 	if len(st.Paths) > 0 {
 		b.WriteString("\n")
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "OWN PATH\tKIND\tON\tCARRIER\tSENT\tRECEIVED\tERRORS")
+		fmt.Fprintln(tw, "OWN PATH\tKIND\tON\tCARRIER\tSENT\tRECEIVED\tERRORS\tOUT B/S\tIN B/S")
 		for _, p := range st.Paths {
 			on := p.Interface
 			if on == "" {
@@ -161,7 +161,7 @@ func RenderStatus(st *client.Status) string {
 				carrier = "down"
 			}
 			errs := p.SendErr + p.BadAuth + p.Replayed + p.Foreign
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\n", p.Name, p.Kind, on, carrier, p.Sent, p.Received, errs)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%.0f\t%.0f\n", p.Name, p.Kind, on, carrier, p.Sent, p.Received, errs, p.SentRate, p.RecvRate)
 		}
 		tw.Flush()
 		for _, p := range st.Paths {

@@ -66,6 +66,8 @@ type Options struct {
 	// ConfigHook may edit a host's generated config text before it is
 	// written (tests use it to break configs).
 	ConfigHook func(host string, cfg string) string
+	// Env is added to every daemon's environment ("GOMAXPROCS=1").
+	Env []string
 }
 
 func (o *Options) defaults() error {
@@ -350,6 +352,9 @@ func (r *Rig) StartDaemon(host string) (*Daemon, error) {
 	cmd := exec.Command(r.opts.Failoverd, "--config", r.ConfigFile(host))
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Dir = r.dir
+	if len(r.opts.Env) > 0 {
+		cmd.Env = append(os.Environ(), r.opts.Env...)
+	}
 	if err := h.Start(cmd); err != nil {
 		logf.Close()
 		return nil, err
