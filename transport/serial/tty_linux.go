@@ -3,10 +3,12 @@ package serial
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	bugst "go.bug.st/serial"
 	"golang.org/x/sys/unix"
@@ -36,7 +38,13 @@ func OpenTTY(name string, mode *bugst.Mode) (bugst.Port, error) {
 		return nil, fmt.Errorf("exclusive access (TIOCEXCL): %w", err)
 	}
 	// The fd is non-blocking, so os.NewFile puts it in the poller.
-	return &tty{f: os.NewFile(uintptr(fd), name), timeout: bugst.NoTimeout}, nil
+	f := os.NewFile(uintptr(fd), name)
+	p, err := newTTY(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return p, nil
 }
 
 // configure sets raw mode and the line settings of mode.
@@ -137,9 +145,54 @@ type tty struct {
 
 	mu      sync.Mutex
 	timeout time.Duration // bugst.NoTimeout or >= 0
+
+	rc           syscall.RawConn
+	rbuf, wbuf   []byte
+	rn, wn       int
+	rerr, werr   syscall.Errno
+	rfunc, wfunc func(fd uintptr) bool
 }
 
 var _ bugst.Port = (*tty)(nil)
+
+func newTTY(f *os.File) (*tty, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	p := &tty{f: f, timeout: bugst.NoTimeout, rc: rc}
+	// Raw read(2) and write(2) on the non-blocking descriptor: they cannot
+	// block, and the runtime's syscall bookkeeping would wake its monitor
+	// thread (sysmon) from its idle sleep on every call. EAGAIN parks the
+	// goroutine in the poller.
+	p.rfunc = func(fd uintptr) bool {
+		for {
+			r, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&p.rbuf[0])), uintptr(len(p.rbuf)))
+			switch e {
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				return false
+			}
+			p.rn, p.rerr = int(r), e
+			return true
+		}
+	}
+	p.wfunc = func(fd uintptr) bool {
+		for {
+			r, _, e := unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p.wbuf[0])), uintptr(len(p.wbuf)))
+			switch e {
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				return false
+			}
+			p.wn, p.werr = int(r), e
+			return true
+		}
+	}
+	return p, nil
+}
 
 // ioctl runs fn on the descriptor, kept open meanwhile.
 func (p *tty) ioctl(fn func(fd int) error) error {
@@ -168,29 +221,54 @@ func (p *tty) SetMode(mode *bugst.Mode) error {
 }
 
 // Read blocks (its goroutine, not a thread) until bytes arrive, the read
-// timeout passes ((0, nil)) or the device fails or is closed (an error).
+// timeout passes ((0, nil)) or the device fails or is closed (an error; end
+// of file is io.EOF).
 func (p *tty) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
 	p.mu.Lock()
 	timeout := p.timeout
 	p.mu.Unlock()
 	if timeout != bugst.NoTimeout {
 		p.f.SetReadDeadline(time.Now().Add(timeout))
 	}
-	for {
-		n, err := p.f.Read(b)
-		switch {
-		case err == nil:
-			return n, nil
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			return 0, nil
-		case errors.Is(err, syscall.EINTR):
-			continue
-		}
-		return n, err
+	p.rbuf = b
+	err := p.rc.Read(p.rfunc)
+	p.rbuf = nil
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	case p.rerr != 0:
+		return 0, &os.PathError{Op: "read", Path: p.f.Name(), Err: p.rerr}
+	case p.rn == 0:
+		return 0, io.EOF
 	}
+	return p.rn, nil
 }
 
-func (p *tty) Write(b []byte) (int, error) { return p.f.Write(b) }
+// Write writes all of b, parking in the poller while the output buffer is
+// full.
+func (p *tty) Write(b []byte) (int, error) {
+	done := 0
+	for done < len(b) {
+		p.wbuf = b[done:]
+		err := p.rc.Write(p.wfunc)
+		p.wbuf = nil
+		switch {
+		case err != nil:
+			return done, err
+		case p.werr != 0:
+			return done, &os.PathError{Op: "write", Path: p.f.Name(), Err: p.werr}
+		case p.wn == 0:
+			return done, io.ErrShortWrite
+		}
+		done += p.wn
+	}
+	return done, nil
+}
 
 func (p *tty) Drain() error {
 	return p.ioctl(func(fd int) error { return unix.IoctlSetInt(fd, unix.TCSBRK, 1) })
