@@ -6,6 +6,12 @@
 // SIGTERM or SIGINT hands the services over to a peer and exits; SIGHUP
 // re-reads the config file. An invalid config exits with status 2 and the
 // full list of problems.
+//
+// failoverd runs its Go code on one processor (GOMAXPROCS=1) unless the
+// GOMAXPROCS environment variable says otherwise: the daemon's work is a
+// few microseconds per frame, and with a second processor the runtime wakes
+// an idle thread whenever a goroutine becomes ready, which doubled its idle
+// wake-ups in the lab (docs/benchmarks.md).
 package main
 
 import (
@@ -17,6 +23,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/failover-ha/failover/daemon"
@@ -24,6 +31,9 @@ import (
 )
 
 func main() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
