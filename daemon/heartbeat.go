@@ -184,6 +184,17 @@ func (s *session) beat(now time.Time) {
 	}
 }
 
+// beatEarly is beat on a peer's arrival. The next heartbeat is then due a
+// little over an interval later, so that it stays behind the peer's next
+// frame and goes out on its arrival too instead of racing it: of two nodes,
+// one sends on its timer and the other in phase with it, each send sharing
+// a wake-up with a read. Sends stay at least half an interval apart, and at
+// most interval + interval/8 apart (once, after the peer stops).
+func (s *session) beatEarly(now time.Time) {
+	s.beat(now)
+	s.nextBeat = now.Add(s.cfg.Timers.Interval + s.cfg.Timers.Interval/8)
+}
+
 // sendAll seals one frame and sends it on every open path now.
 func (s *session) sendAll(kind transport.Kind, c *transport.Control) {
 	b, err := s.seal(kind, c)
@@ -286,6 +297,7 @@ func (s *session) heard(r rxFrame) {
 		}
 		return
 	}
+	s.peerFrame = true
 	at := pkt.At
 	if at.IsZero() {
 		at = time.Now()

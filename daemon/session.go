@@ -43,6 +43,7 @@ type session struct {
 	wg     sync.WaitGroup
 
 	nextBeat   time.Time
+	peerFrame  bool // a peer's frame was fed to the core since the last timers()
 	alarms     []client.Alarm
 	shutdown   bool
 	ackSeen    bool
@@ -107,7 +108,7 @@ func (s *session) run(ctx context.Context) (err error) {
 	defer s.close()
 	s.startReaders()
 
-	timer := time.NewTimer(0)
+	timer := newWakeTimer()
 	defer timer.Stop()
 	if s.ready != nil {
 		s.ready()
@@ -123,7 +124,7 @@ func (s *session) run(ctx context.Context) (err error) {
 		if s.shutdown && deadline.Before(wake) {
 			wake = deadline
 		}
-		timer.Reset(time.Until(wake))
+		timer.Reset(wake)
 		select {
 		case <-done:
 			done = nil
@@ -134,6 +135,7 @@ func (s *session) run(ctx context.Context) (err error) {
 			s.step(now, quorum.Shutdown{At: now})
 		case r := <-s.rx:
 			s.heard(r)
+			s.drain()
 		case ev := <-s.links:
 			s.link(ev)
 		case ev := <-s.events:
@@ -145,13 +147,28 @@ func (s *session) run(ctx context.Context) (err error) {
 			if err := s.reload(); err != nil {
 				return err
 			}
-		case <-timer.C:
+		case <-timer.wake():
+			timer.fired()
+			s.drain()
 		}
 		now = time.Now()
 		if !now.Before(s.core.NextDeadline()) {
 			s.step(now, quorum.Tick{At: now})
 		}
 		s.timers(now)
+	}
+}
+
+// drain feeds every frame the readers have queued to the core, so that
+// frames that arrived together cost one pass of the loop.
+func (s *session) drain() {
+	for {
+		select {
+		case r := <-s.rx:
+			s.heard(r)
+		default:
+			return
+		}
 	}
 }
 
@@ -169,9 +186,17 @@ func (s *session) nextWake(now time.Time) time.Time {
 	return w
 }
 
-// timers sends due heartbeats and refreshes owned VIPs.
+// timers sends due heartbeats and refreshes owned VIPs. A heartbeat due
+// within half an interval goes out early when a peer's frame was just read:
+// the send shares the read's wake-up, and the peer's next frames, a whole
+// interval later, pull the next one along (see beatEarly).
 func (s *session) timers(now time.Time) {
-	if !now.Before(s.nextBeat) {
+	early := s.peerFrame && now.Before(s.nextBeat) && !now.Before(s.nextBeat.Add(-s.cfg.Timers.Interval/2))
+	s.peerFrame = false
+	switch {
+	case early:
+		s.beatEarly(now)
+	case !now.Before(s.nextBeat):
 		s.beat(now)
 	}
 	s.refresh(now)
