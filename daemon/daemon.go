@@ -116,9 +116,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		defer wg.Done()
 		d.traps.Run(srvCtx) // sends what the last session queued, then returns
 	}()
-	if len(cfg.SNMP.TrapTargets) > 0 {
-		d.log.Info("snmp traps on", "targets", len(cfg.SNMP.TrapTargets))
-	}
+	logTraps(d.log, cfg)
 	if cfg.StatusListen != "" {
 		if err := d.startRemote(srvCtx, &wg, cs, cfg); err != nil {
 			d.log.Error("remote status listener not started", "listen", cfg.StatusListen, "reason", err.Error())
@@ -147,6 +145,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		cfg = rl.cfg
 		d.opts.Level.Set(cfg.Level())
 		d.traps.SetConfig(trapConfig(cfg))
+		logTraps(d.log, cfg)
 		d.log.Info("config reloaded; core restarted", "config", cfg.File, "kept_vips", len(inherited))
 	}
 }
