@@ -230,20 +230,25 @@ func (s *session) send(rt *pathRT, b []byte) {
 	}
 }
 
-// seal builds our frame from the core's advert.
+// seal builds our frame from the core's advert. The frame's lists and the
+// sealed bytes are the session's, reused by the next seal: the paths copy
+// or send them before Send returns.
 func (s *session) seal(kind transport.Kind, c *transport.Control) ([]byte, error) {
 	adv := s.core.Advert()
 	now := time.Now()
 	s.seq++
-	f := transport.Frame{
+	f := &s.out
+	*f = transport.Frame{
 		Kind:        kind,
 		Node:        s.cfg.Node,
 		Epoch:       s.epoch,
 		Seq:         s.seq,
 		SentAt:      now.UnixMicro(),
 		Interval:    s.cfg.Timers.Interval,
-		Fingerprint: s.cfg.Fingerprint(),
+		Fingerprint: s.fingerprint,
 		Control:     c,
+		Views:       f.Views[:0],
+		Services:    f.Services[:0],
 	}
 	for _, v := range adv.Views {
 		pv := transport.PathView{Peer: v.Peer, Path: v.Path, Up: v.Up}
@@ -256,7 +261,11 @@ func (s *session) seal(kind transport.Kind, c *transport.Control) ([]byte, error
 	for _, sv := range adv.Services {
 		f.Services = append(f.Services, transport.ServiceView{Name: sv.Name, State: uint8(sv.State), Priority: uint8(min(max(sv.Priority, 0), 255))})
 	}
-	return s.sealer.Seal(f)
+	b, err := s.sealer.AppendSeal(s.sealed[:0], *f)
+	if err == nil {
+		s.sealed = b
+	}
+	return b, err
 }
 
 // read runs per path: admit frames (auth, replay) and hand them to the loop.
@@ -313,9 +322,12 @@ func (s *session) heard(r rxFrame) {
 			}
 		}
 	}
+	// The core copies what it keeps of Views and Services, so their
+	// backing arrays are the session's, reused frame after frame.
 	h := quorum.Heard{
 		At: at, Peer: f.Node, Path: pkt.Path, Epoch: f.Epoch, Seq: f.Seq,
 		Interval: f.Interval, Fingerprint: f.Fingerprint,
+		Views: s.inViews[:0], Services: s.inSvcs[:0],
 	}
 	for _, v := range f.Views {
 		h.Views = append(h.Views, quorum.View{Peer: v.Peer, Path: v.Path, Up: v.Up})
@@ -323,6 +335,7 @@ func (s *session) heard(r rxFrame) {
 	for _, sv := range f.Services {
 		h.Services = append(h.Services, quorum.ServiceState{Name: sv.Name, State: quorum.State(sv.State), Priority: int(sv.Priority)})
 	}
+	s.inViews, s.inSvcs = h.Views, h.Services
 	if f.Control != nil {
 		c := quorum.Control{Op: quorum.ControlOp(f.Control.Op), Service: f.Control.Service, Target: f.Control.Target, Ref: f.Control.Ref}
 		h.Control = &c

@@ -35,6 +35,12 @@ type session struct {
 	echo   map[[2]string]echo // (peer, path) -> last frame heard
 	remote map[string]remoteSvcs
 
+	fingerprint uint32          // cfg.Fingerprint(), sent in every frame
+	out         transport.Frame // the frame seal builds (lists reused)
+	sealed      []byte          // the bytes seal returns (reused)
+	inViews     []quorum.View   // heard's lists for the core (reused)
+	inSvcs      []quorum.ServiceState
+
 	rx     chan rxFrame      // from path readers
 	events chan quorum.Event // probe results
 	links  chan transport.LinkEvent
@@ -57,14 +63,15 @@ func newSession(d *Daemon, cfg *config.Config, nw *Net, inherited map[string]boo
 	now := time.Now()
 	s := &session{
 		d: d, cfg: cfg, log: d.log, nw: nw,
-		byName: map[string]*pathRT{},
-		svcs:   map[string]*svcRT{},
-		echo:   map[[2]string]echo{},
-		remote: map[string]remoteSvcs{},
-		rx:     make(chan rxFrame, 256),
-		events: make(chan quorum.Event, 64),
-		links:  make(chan transport.LinkEvent, 64),
-		epoch:  uint64(now.UnixMicro()),
+		byName:      map[string]*pathRT{},
+		svcs:        map[string]*svcRT{},
+		echo:        map[[2]string]echo{},
+		remote:      map[string]remoteSvcs{},
+		rx:          make(chan rxFrame, 256),
+		events:      make(chan quorum.Event, 64),
+		links:       make(chan transport.LinkEvent, 64),
+		epoch:       uint64(now.UnixMicro()),
+		fingerprint: cfg.Fingerprint(),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
@@ -342,6 +349,7 @@ func (s *session) reload() error {
 		s.d.mu.Unlock()
 		s.d.opts.Level.Set(nc.Level())
 		s.cfg = nc
+		s.fingerprint = nc.Fingerprint()
 		s.log.Info("config reloaded", "config", file, "log_level", nc.LogLevel)
 		return nil
 	}
