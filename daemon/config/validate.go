@@ -226,4 +226,5 @@ func (p *parser) validate(c *Config) {
 	if len(c.Services) > 32 {
 		p.problem("service", "%d services; a heartbeat carries at most 32", len(c.Services))
 	}
+	p.budget(c)
 }
