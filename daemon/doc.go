@@ -25,9 +25,16 @@
 // frames from the path readers, carrier events, probe results, control API
 // requests, SIGHUP reloads, ctx and one timer set to the earliest of the next
 // heartbeat, Core.NextDeadline and the VIP refresh times, so a deadtime
-// expires within the timer's precision rather than on a coarse tick. Frames
+// expires within the timer's precision rather than on a coarse tick. The
+// timer is a timerfd on Linux (a runtime timer sleeps in whole milliseconds
+// and wakes twice) and is not re-armed for an unchanged instant. Frames
 // are authenticated and replay-checked in the reader goroutines
-// (transport.Gate); our own frames are dropped in the loop. Actions are
+// (transport.Gate); our own frames are dropped in the loop, which feeds every
+// queued frame to the core before it sleeps again. One heartbeat tick sends
+// on every path; a tick due within half an interval goes out as soon as a
+// peer's frame has been read, so that the send shares the read's wake-up
+// and the two nodes settle in phase (the next tick is then due interval +
+// interval/8 later, behind the peer's next frame). Actions are
 // carried out in order: AddVIP = Ensure, one gratuitous ARP pair at once and
 // the rest in the background; RemoveVIP = Release; Probe runs on its own
 // goroutine and comes back as quorum.Probed; Send seals one control frame and

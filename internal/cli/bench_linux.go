@@ -40,7 +40,7 @@ func labBench(ctx context.Context, r *runner, c *command, args []string) error {
 	n := fs.Int("n", 20, "runs of each outage measurement")
 	idleOnly := fs.Bool("idle", false, "measure only the idle cost (no outage runs)")
 	window := fs.Duration("window", 20*time.Second, "how long to sample the settled, idle daemons")
-	procs := fs.Int("gomaxprocs", 0, "run the daemons with GOMAXPROCS=`n` (0: their own choice)")
+	procs := fs.Int("gomaxprocs", 0, "run the daemons with GOMAXPROCS=`n` (0: failoverd's default, 1)")
 	noSerial := fs.Bool("no-serial", false, "no serial cable between the hosts (UDP paths only)")
 	out := fs.String("out", "", "write the results as Markdown to `file`")
 	failoverd := fs.String("failoverd", "", "failoverd `binary` to run (default: beside this executable, else built)")
@@ -66,7 +66,9 @@ func labBench(ctx context.Context, r *runner, c *command, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin, err := r.findFailoverd(ctx, *failoverd, tmp)
+	quiet := *r // its narration goes to stderr: stdout carries the results
+	quiet.env.Stdout = r.env.Stderr
+	bin, err := quiet.findFailoverd(ctx, *failoverd, tmp)
 	if err != nil {
 		return err
 	}
@@ -217,7 +219,7 @@ type benchResult struct {
 	Go         string          `json:"go"`
 	Interval   string          `json:"interval"`
 	Deadtime   string          `json:"deadtime"`
-	GOMAXPROCS int             `json:"gomaxprocs"` // 0: the daemons' own choice
+	GOMAXPROCS int             `json:"gomaxprocs"` // 0: failoverd's default
 	Serial     bool            `json:"serial"`
 	LoadEnd    string          `json:"load_end"` // /proc/loadavg after the last run
 	Idle       *rig.IdleSample `json:"idle"`
