@@ -10,8 +10,8 @@
 // failoverd runs its Go code on one processor (GOMAXPROCS=1) unless the
 // GOMAXPROCS environment variable says otherwise: the daemon's work is a
 // few microseconds per frame, and with a second processor the runtime wakes
-// an idle thread whenever a goroutine becomes ready, which doubled its idle
-// wake-ups in the lab (docs/benchmarks.md).
+// an idle thread whenever a goroutine becomes ready, which more than doubled
+// its idle wake-ups in the lab (docs/benchmarks.md).
 package main
 
 import (
