@@ -16,7 +16,6 @@ import (
 	"github.com/failover-ha/failover/daemon/snmp"
 	"github.com/failover-ha/failover/quorum"
 	"github.com/failover-ha/failover/transport"
-	"github.com/failover-ha/failover/vip"
 )
 
 // Options are the daemon's dependencies. Only Logger and Level are required.
@@ -117,9 +116,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		defer wg.Done()
 		d.traps.Run(srvCtx) // sends what the last session queued, then returns
 	}()
-	if len(cfg.SNMP.TrapTargets) > 0 {
-		d.log.Info("snmp traps on", "targets", len(cfg.SNMP.TrapTargets))
-	}
+	logTraps(d.log, cfg)
 	if cfg.StatusListen != "" {
 		if err := d.startRemote(srvCtx, &wg, cs, cfg); err != nil {
 			d.log.Error("remote status listener not started", "listen", cfg.StatusListen, "reason", err.Error())
@@ -148,6 +145,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		cfg = rl.cfg
 		d.opts.Level.Set(cfg.Level())
 		d.traps.SetConfig(trapConfig(cfg))
+		logTraps(d.log, cfg)
 		d.log.Info("config reloaded; core restarted", "config", cfg.File, "kept_vips", len(inherited))
 	}
 }
@@ -245,20 +243,6 @@ func configsEquivalent(a, b *config.Config) bool {
 	x, y := *a, *b
 	x.LogLevel, y.LogLevel, x.LogFormat, y.LogFormat = "", "", "", ""
 	return reflect.DeepEqual(x, y)
-}
-
-// vipConfig turns a service's config into the vip package's.
-func vipConfig(s config.ServiceConfig) vip.Config {
-	return vip.Config{
-		Addr:             s.VIP,
-		Interface:        s.Interface,
-		Label:            s.Label,
-		Lifetime:         s.Lifetime,
-		AnnounceCount:    s.AnnounceCount,
-		AnnounceInterval: s.AnnounceInterval,
-		ProbeWindow:      s.ProbeWindow,
-		AnnounceRefresh:  s.AnnounceRefresh,
-	}
 }
 
 // pathCounters is implemented by paths that count their own traffic.

@@ -138,7 +138,7 @@ func TestCheckHostAddrs(t *testing.T) {
 		{"host route", "198.18.1.100/32", host, nil},
 		{"same subnet", "198.18.1.100/24", host, nil},
 		{"stale copy of ours", "198.18.1.100/32", append(host, netip.MustParsePrefix("198.18.1.100/32")), nil},
-		{"own address", "198.18.1.1/32", host, []string{"vip: vip: 198.18.1.1 is the interface's own address 198.18.1.1/24 on eth0"}},
+		{"own address", "198.18.1.1/32", host, []string{"vip: 198.18.1.1 is the interface's own address 198.18.1.1/24 on eth0"}},
 		{"swallows the host", "198.18.1.100/16", host, []string{"vip: prefix: 198.18.1.100/16 covers the interface's address 198.18.1.1/24"}},
 		{"no ipv4", "198.18.1.100/32", host[1:], []string{"vip: interface: eth0 has no IPv4 address"}},
 		{"other subnet", "198.18.3.100/24", host, nil},

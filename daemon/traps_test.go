@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -110,16 +112,52 @@ func TestStateChangeSendsTrap(t *testing.T) {
 			got[v.Name] = v.Value
 		}
 	}
+	e := config.DefaultEnterprise
 	want := map[string]any{
-		"." + snmp.OIDSnmpTrapOID: "." + snmp.OIDServiceStateChanged,
-		"." + snmp.OIDNode:        "n1",
-		"." + snmp.OIDService:     "web",
-		"." + snmp.OIDPeer:        "",
-		"." + snmp.OIDFromState:   "recover",
-		"." + snmp.OIDToState:     "up",
-		"." + snmp.OIDReason:      "n2 released it",
+		"." + snmp.OIDSnmpTrapOID:           "." + snmp.ServiceChanged.OID(e),
+		"." + snmp.ObjNode.Instance(e):      "n1",
+		"." + snmp.ObjService.Instance(e):   "web",
+		"." + snmp.ObjFromState.Instance(e): "recover",
+		"." + snmp.ObjToState.Instance(e):   "up",
+		"." + snmp.ObjReason.Instance(e):    "n2 released it",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("varbinds (-want +got):\n%s", diff)
+	}
+}
+
+// TestTrapConfigV3: the [snmp] table of version 3 reaches the sender as a
+// USM user with the passphrases revealed and this node's engine ID, and
+// the start log names the engine ID and warns about the placeholder arc.
+func TestTrapConfigV3(t *testing.T) {
+	cfg, err := config.Parse("f.toml", []byte(snmpBase+`
+[snmp]
+trap_targets = ["198.18.1.250:162"]
+version = "3"
+user = "failover"
+auth_protocol = "SHA-512"
+auth_passphrase = "auth-pass-phrase"
+priv_protocol = "AES-256"
+priv_passphrase = "priv-pass-phrase"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := snmp.Config{
+		Targets:    []netip.AddrPort{netip.MustParseAddrPort("198.18.1.250:162")},
+		Enterprise: config.DefaultEnterprise,
+		Version:    config.V3,
+		USM: snmp.USM{User: "failover", Level: config.AuthPriv, Auth: config.SHA512, AuthPassphrase: "auth-pass-phrase",
+			Priv: config.AES256, PrivPassphrase: "priv-pass-phrase", EngineID: config.DefaultEngineID(config.DefaultEnterprise, "n1")},
+	}
+	if diff := cmp.Diff(want, trapConfig(cfg), cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); diff != "" {
+		t.Errorf("trapConfig (-want +got):\n%s", diff)
+	}
+	var log strings.Builder
+	logTraps(slog.New(slog.NewTextHandler(&log, nil)), cfg)
+	for _, w := range []string{"snmp traps on", "version=3", "engine_id=0x8001869f046e31", "placeholder 1.3.6.1.4.1.99999"} {
+		if !strings.Contains(log.String(), w) {
+			t.Errorf("start log lacks %q:\n%s", w, log.String())
+		}
 	}
 }

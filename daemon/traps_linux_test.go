@@ -105,10 +105,12 @@ func TestPrivilegedTrapsOnFailover(t *testing.T) {
 			if !ok {
 				t.Fatal("receiver closed")
 			}
-			if m["."+snmp.OIDSnmpTrapOID] != "."+snmp.OIDServiceStateChanged {
+			e := config.DefaultEnterprise
+			if m["."+snmp.OIDSnmpTrapOID] != "."+snmp.ServiceChanged.OID(e) {
 				continue
 			}
-			k := m["."+snmp.OIDNode] + " " + m["."+snmp.OIDService] + " " + m["."+snmp.OIDFromState] + "->" + m["."+snmp.OIDToState]
+			at := func(o snmp.Object) string { return m["."+o.Instance(e)] }
+			k := at(snmp.ObjNode) + " " + at(snmp.ObjService) + " " + at(snmp.ObjFromState) + "->" + at(snmp.ObjToState)
 			seen = append(seen, k)
 			if done, ok := want[k]; ok && !done {
 				want[k] = true
