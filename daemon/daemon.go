@@ -41,6 +41,8 @@ type Daemon struct {
 	reqs  chan request // control API -> loop
 	start time.Time
 	traps *snmp.Sender // SNMP traps of state changes; queue only, never blocks
+	// notify tells systemd READY, STATUS and WATCHDOG (loop goroutine only).
+	notify *notifier
 
 	mu  sync.Mutex
 	cfg *config.Config // the config in force
@@ -58,7 +60,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	}
 	opts.Level.Set(cfg.Level())
 	traps := snmp.New(trapConfig(cfg), snmp.Options{Logger: opts.Logger})
-	return &Daemon{opts: opts, log: opts.Logger, cfg: cfg, reqs: make(chan request), traps: traps}, nil
+	return &Daemon{opts: opts, log: opts.Logger, cfg: cfg, reqs: make(chan request), traps: traps, notify: newNotifier(opts.Logger)}, nil
 }
 
 // Config returns the configuration in force.
@@ -81,6 +83,14 @@ func (e *errReload) Error() string { return "reload" }
 func (d *Daemon) Run(ctx context.Context) error {
 	d.start = time.Now()
 	cfg := d.Config()
+	// Say at once which capability is missing, not at the first takeover.
+	have, err := effectiveCaps()
+	if err != nil {
+		return err
+	}
+	if err := checkCaps(cfg, have); err != nil {
+		return err
+	}
 	if cfg.InsecureNoAuth {
 		d.log.Warn("INSECURE: insecure_no_auth is set; heartbeats are not authenticated and anyone on a path can forge them")
 	}

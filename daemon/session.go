@@ -152,6 +152,7 @@ func (s *session) run(ctx context.Context) (err error) {
 			s.step(now, quorum.Tick{At: now})
 		}
 		s.timers(now)
+		s.d.notify.turn(now, s.core, s.cfg.Timers.Startup)
 	}
 }
 
@@ -207,6 +208,7 @@ func (s *session) do(now time.Time, acts []quorum.Action) {
 	}()
 	for _, a := range acts {
 		s.trap(a)
+		s.d.notify.saw(a)
 		switch a := a.(type) {
 		case quorum.AddVIP:
 			s.add(now, a.Service)
