@@ -152,7 +152,7 @@ func (s *session) run(ctx context.Context) (err error) {
 			s.step(now, quorum.Tick{At: now})
 		}
 		s.timers(now)
-		s.d.notify.turn(now, s.core, s.cfg.Timers.Startup)
+		s.d.notify.turn(now, s.core, s.cfg.Timers.Startup, s.shutdown)
 	}
 }
 

@@ -77,14 +77,15 @@ func (n *notifier) saw(a quorum.Action) {
 	}
 }
 
-// turn runs once per turn of the loop, after the turn's events are handled.
-// The core is read only before READY and after a change.
-func (n *notifier) turn(now time.Time, core *quorum.Core, startup time.Duration) {
+// turn runs once per turn of the loop, after the turn's events are handled;
+// shutdown is set once the planned hand-over has begun. The core is read
+// only before READY, after a change and when the hand-over begins.
+func (n *notifier) turn(now time.Time, core *quorum.Core, startup time.Duration, shutdown bool) {
 	if n.send == nil {
 		return
 	}
 	var lines []string
-	if !n.ready || n.dirty {
+	if !n.ready || n.dirty || (shutdown && !n.stopping) {
 		n.dirty = false
 		st := core.Status()
 		if s := statusLine(st); s != n.status {
@@ -95,7 +96,7 @@ func (n *notifier) turn(now time.Time, core *quorum.Core, startup time.Duration)
 			n.ready = true
 			lines = append(lines, sd.SdNotifyReady)
 		}
-		if st.Shutdown && !n.stopping {
+		if (shutdown || st.Shutdown) && !n.stopping {
 			n.stopping = true
 			lines = append(lines, sd.SdNotifyStopping)
 		}

@@ -77,9 +77,10 @@ func TestNotifierTurns(t *testing.T) {
 	n := &notifier{log: slog.New(slog.NewTextHandler(io.Discard, nil)), watchdog: time.Second,
 		send: func(s string) error { sent = append(sent, s); return nil }}
 	startup := cfg.Timers.Startup
+	shutdown := false
 	turn := func(at time.Duration) []string {
 		sent = nil
-		n.turn(t0.Add(at), core, startup)
+		n.turn(t0.Add(at), core, startup, shutdown)
 		return sent
 	}
 	if got := turn(0); len(got) != 1 || got[0] != "STATUS=listening before claiming anything; web recover; peer n2 unknown\nWATCHDOG=1" {
@@ -120,11 +121,15 @@ func TestNotifierTurns(t *testing.T) {
 	if pings != 6 {
 		t.Errorf("%d pings in 3s with a 1s watchdog, want 6", pings)
 	}
-	// Shutdown: STATUS and STOPPING once.
+	// Shutdown: STATUS and STOPPING once, whether or not a state changed.
+	shutdown = true
+	if got := strings.Join(turn(startup+3*time.Second), "|"); got != "STOPPING=1" {
+		t.Errorf("shutdown begun, the core not told yet: sent %q", got)
+	}
 	step(startup+3*time.Second, quorum.Shutdown{})
-	got := strings.Join(turn(startup+3*time.Second), "|")
-	if !strings.Contains(got, "STOPPING=1") || !strings.Contains(got, "handing over") {
-		t.Errorf("shutdown sent %q", got)
+	got := strings.Join(turn(startup+3*time.Second+time.Millisecond), "|")
+	if strings.Contains(got, "STOPPING=1") || !strings.Contains(got, "handing over") {
+		t.Errorf("hand-over: sent %q, want the STATUS and no second STOPPING", got)
 	}
 }
 
@@ -134,7 +139,7 @@ func TestNotifierOff(t *testing.T) {
 	if n.send != nil {
 		t.Fatal("a notifier without NOTIFY_SOCKET would send")
 	}
-	n.turn(t0, nil, 0) // does not touch the core
+	n.turn(t0, nil, 0, true) // does not touch the core
 }
 
 func TestJournalHandler(t *testing.T) {
