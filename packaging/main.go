@@ -11,8 +11,12 @@
 // stamped with the version ("failover version" prints it).
 //
 // The directory also holds the unit and the maintainer scripts (postinst,
-// prerm, postrm) the package carries; deb_test.go installs the package into
-// a fresh root with dpkg and checks what lands where.
+// prerm, postrm) the package carries; deb_linux_test.go installs the
+// package into a fresh root with dpkg and checks what lands where.
+//
+// It runs once, on one goroutine, and writes nothing but the .deb in --out
+// and a staging directory under $TMPDIR that it removes. The same tree and
+// version give the same man pages and completions (they carry no date).
 package main
 
 import (
