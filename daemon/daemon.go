@@ -16,7 +16,6 @@ import (
 	"github.com/failover-ha/failover/daemon/snmp"
 	"github.com/failover-ha/failover/quorum"
 	"github.com/failover-ha/failover/transport"
-	"github.com/failover-ha/failover/vip"
 )
 
 // Options are the daemon's dependencies. Only Logger and Level are required.
@@ -245,20 +244,6 @@ func configsEquivalent(a, b *config.Config) bool {
 	x, y := *a, *b
 	x.LogLevel, y.LogLevel, x.LogFormat, y.LogFormat = "", "", "", ""
 	return reflect.DeepEqual(x, y)
-}
-
-// vipConfig turns a service's config into the vip package's.
-func vipConfig(s config.ServiceConfig) vip.Config {
-	return vip.Config{
-		Addr:             s.VIP,
-		Interface:        s.Interface,
-		Label:            s.Label,
-		Lifetime:         s.Lifetime,
-		AnnounceCount:    s.AnnounceCount,
-		AnnounceInterval: s.AnnounceInterval,
-		ProbeWindow:      s.ProbeWindow,
-		AnnounceRefresh:  s.AnnounceRefresh,
-	}
 }
 
 // pathCounters is implemented by paths that count their own traffic.

@@ -4,14 +4,8 @@
 //
 // # Configuration
 //
-// LoadConfig reads one TOML file per host (see failover.toml.example at the
-// top of the repository). DefaultConfig, DefaultPath and DefaultService hold
-// the defaults, each with its reason. Every problem in a file is reported at
-// once (errors.Join of *Problem), each as "file:line: key: what is wrong";
-// unknown keys are rejected with a suggestion, and cross-field sense is
-// checked (deadtime > 2 x interval, every peer on a path, priorities name
-// known nodes, the VIP is nobody's host address, the service NIC carries a
-// UDP path).
+// The config is package daemon/config: it is loaded, validated and turned
+// into the core's terms there; the daemon takes a *config.Config.
 //
 // # Run
 //
@@ -19,6 +13,13 @@
 // the address service (one vip manager per service; a stale copy of a VIP left
 // by a crashed run is removed and reported), then the peers (every path; one
 // that fails to open is logged and the others run) and the link watcher.
+//
+// The shell is split by what each part talks to: session.go holds the loop,
+// its timers, step/do (the core's actions carried out), reload and close;
+// heartbeat.go the paths (open, read, beat, seal, send, heard, link events);
+// address.go the VIP work (add, announce, refresh, release, probe, duplicate
+// watch). Its parts with no knowledge of the session are leaf subpackages:
+// config, client (the control API), snmp (traps) and web (the status page).
 //
 // One goroutine, the loop, owns the quorum.Core. It selects over admitted
 // frames from the path readers, carrier events, probe results, control API
@@ -44,7 +45,7 @@
 // # SNMP traps
 //
 // With [snmp] trap_targets set, every StateChanged, PeerChanged and Alarm
-// action is also queued as an SNMPv2c trap (package internal/snmptrap). The
+// action is also queued as an SNMPv2c trap (package daemon/snmp). The
 // loop only queues; one sender goroutine, started by Run and kept across
 // reloads, sends. A full queue drops the trap (counted and logged), so a slow
 // receiver never delays the core. The enterprise OID is a placeholder.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/failover-ha/failover/daemon/config"
 	"github.com/failover-ha/failover/transport"
 	"github.com/failover-ha/failover/vip"
 )
@@ -22,9 +23,9 @@ func (n *Net) Close() error { return nil }
 
 func (n *Net) newVIP(c vip.Config) (vipManager, error) { return nil, errPlatform }
 
-func (n *Net) openUDP(p PathConfig) (transport.Path, error) { return nil, errPlatform }
+func (n *Net) openUDP(p config.PathConfig) (transport.Path, error) { return nil, errPlatform }
 
-func (n *Net) openSerial(p PathConfig, link func(transport.LinkEvent)) (transport.Path, error) {
+func (n *Net) openSerial(p config.PathConfig, link func(transport.LinkEvent)) (transport.Path, error) {
 	return nil, errPlatform
 }
 

@@ -6,6 +6,48 @@ import (
 	"time"
 )
 
+// Config is the core's view of the cluster. All durations are real time; the
+// core compares them with the At of the events it is fed.
+type Config struct {
+	Self     string
+	Peers    []Peer
+	Paths    []PathSpec
+	Services []Service
+	// Interval is this node's heartbeat interval (advertised; compared with
+	// the peers' for the mismatch warning).
+	Interval time.Duration
+	// Fingerprint summarises timing and service config; a peer advertising a
+	// different one is reported as a mismatch.
+	Fingerprint uint32
+	// Startup is how long after start the core listens before it may claim a
+	// service nobody announces (avoids double-claim at simultaneous boot).
+	Startup time.Duration
+}
+
+// Peer is another node and the paths on which we expect to hear it.
+type Peer struct {
+	Name  string
+	Paths []string
+}
+
+// PathSpec is one local path and its failure detector bounds.
+type PathSpec struct {
+	Name     string
+	Interval time.Duration // expected inter-arrival of the peers' frames
+	Deadtime time.Duration // fixed deadtime (k x interval) or adaptive ceiling
+	Floor    time.Duration // adaptive detector floor (0 = fixed deadtime only)
+}
+
+// Service is one floating address (or any service) and who may run it.
+type Service struct {
+	Name          string
+	Priorities    map[string]int // node name -> priority (higher wins; 0 = never)
+	Failback      bool           // a returning higher-priority node reclaims
+	FailbackDelay time.Duration  // wait this long after it returns
+	IndoubtHold   time.Duration  // wait in indoubt before claiming
+	Path          string         // the service NIC's path name ("" = none)
+}
+
 // MaxNodes is the largest cluster the core accepts (self included).
 const MaxNodes = 16
 

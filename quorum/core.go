@@ -200,6 +200,16 @@ func (c *Core) Step(ev Event) ([]Action, error) {
 	return out, nil
 }
 
+// StepAt is Step with ev's time set to at: the shell stamps every event
+// with its clock here, whatever the event's kind. A nil ev is rejected as
+// Step rejects it.
+func (c *Core) StepAt(at time.Time, ev Event) ([]Action, error) {
+	if ev == nil {
+		return c.Step(nil)
+	}
+	return c.Step(ev.stamped(at))
+}
+
 // check validates ev against the current state without changing anything.
 func (c *Core) check(ev Event) error {
 	if ev == nil {

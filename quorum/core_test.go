@@ -164,3 +164,237 @@ func TestConflictAlarmsOncePerAnswerer(t *testing.T) {
 		}
 	}
 }
+
+// heard builds a heartbeat from n2 with its services.
+func heard(at time.Duration, path string, seq uint64, svc State) Heard {
+	return Heard{At: t0.Add(at), Peer: "n2", Path: path, Epoch: 1, Seq: seq, Interval: ms(100),
+		Services: []ServiceState{{Name: "vip1", State: svc, Priority: 50}},
+		Views:    []View{{Peer: "n1", Path: "eth0", Up: true}, {Peer: "n1", Path: "eth1", Up: true}, {Peer: "n1", Path: "serial0", Up: true}}}
+}
+
+func TestControlIsIdempotent(t *testing.T) {
+	c := mustNew(t, twoNodeConfig("n1"))
+	// n1 (prio 100) is in reclaim against holder n2 in effect; simpler: n2
+	// holds, n1 is recovering; n2 hands over to n1 on three paths.
+	for i, p := range []string{"eth0", "eth1", "serial0"} {
+		mustStep(t, c, heard(ms(i), p, 1, StateUp))
+	}
+	var takes int
+	for i, p := range []string{"eth0", "eth1", "serial0"} {
+		h := heard(ms(10+i), p, 2, StateFail)
+		h.Control = &Control{Op: CtlRelease, Service: "vip1", Target: "n1", Ref: 7}
+		for _, a := range mustStep(t, c, h) {
+			if _, ok := a.(AddVIP); ok {
+				takes++
+			}
+		}
+	}
+	if takes != 1 {
+		t.Errorf("AddVIP %d times for one release sent on three paths, want 1", takes)
+	}
+	if got := c.Status().Services[0].State; got != StateUp {
+		t.Errorf("state %v, want up", got)
+	}
+}
+
+func TestReleaseForSomeoneElseIgnored(t *testing.T) {
+	c := mustNew(t, twoNodeConfig("n1"))
+	h := heard(0, "eth0", 1, StateFail)
+	h.Control = &Control{Op: CtlRelease, Service: "vip1", Target: "n3", Ref: 1}
+	for _, a := range mustStep(t, c, h) {
+		if _, ok := a.(AddVIP); ok {
+			t.Fatalf("took an address released to someone else")
+		}
+	}
+}
+
+func TestPeerRestartReported(t *testing.T) {
+	c := mustNew(t, twoNodeConfig("n1"))
+	mustStep(t, c, heard(0, "eth0", 40, StateRecover))
+	h := heard(ms(50), "eth0", 1, StateRecover)
+	h.Epoch = 2
+	acts := mustStep(t, c, h)
+	want := PeerChanged{Peer: "n2", From: PeerDegraded, To: PeerDegraded, Reason: "restarted: epoch 1 -> 2"}
+	if diff := cmp.Diff(want, acts[0]); diff != "" {
+		t.Errorf("first action (-want +got):\n%s", diff)
+	}
+	st := c.Status().Peers[0]
+	if st.Epoch != 2 || st.Restarts != 1 {
+		t.Errorf("status epoch %d restarts %d, want 2, 1", st.Epoch, st.Restarts)
+	}
+	// Seq tracking was reset: seq 2 of the new epoch is fresh.
+	h = heard(ms(100), "eth0", 2, StateFail)
+	h.Epoch = 2
+	mustStep(t, c, h)
+	if got := c.byPeer["n2"].services["vip1"].State; got != StateFail {
+		t.Errorf("n2 vip1 %v after fresh frame, want fail", got)
+	}
+}
+
+func TestStaleSeqDoesNotRewindState(t *testing.T) {
+	c := mustNew(t, twoNodeConfig("n1"))
+	mustStep(t, c, heard(0, "eth0", 5, StateFail))
+	mustStep(t, c, heard(ms(1), "eth1", 4, StateUp)) // late copy of an older frame
+	if got := c.byPeer["n2"].services["vip1"].State; got != StateFail {
+		t.Errorf("n2 vip1 %v, want fail (older frame ignored)", got)
+	}
+	if got := c.Status().Peers[0].Paths[1].State; got != PathUp {
+		t.Errorf("eth1 %v, want up (an old frame still proves the path)", got)
+	}
+}
+
+func TestProbedAfterLeavingIndoubtAccepted(t *testing.T) {
+	c := mustNew(t, twoNodeConfig("n1"))
+	mustStep(t, c, Tick{At: t0.Add(ms(500))})
+	mustStep(t, c, Tick{At: t0.Add(ms(600))}) // Probe
+	mustStep(t, c, Command{At: t0.Add(ms(601)), Service: "vip1", Op: OpFail})
+	acts := mustStep(t, c, Probed{At: t0.Add(ms(602)), Service: "vip1"})
+	if len(acts) != 0 {
+		t.Errorf("late Probed produced %v", acts)
+	}
+	if _, err := c.Step(Probed{At: t0.Add(ms(603)), Service: "vip1"}); err == nil {
+		t.Errorf("second Probed accepted")
+	}
+}
+
+func TestNextDeadlineAlwaysAhead(t *testing.T) {
+	c := mustNew(t, twoNodeConfig("n1"))
+	if got := c.NextDeadline(); !got.After(t0) || got.After(t0.Add(time.Second)) {
+		t.Errorf("NextDeadline %v, want within (t0, t0+1s]", got.Sub(t0))
+	}
+	mustStep(t, c, heard(0, "eth0", 1, StateUp))
+	if got, want := c.NextDeadline(), t0.Add(ms(150)); !got.Equal(want) {
+		t.Errorf("NextDeadline %v, want suspect at %v", got.Sub(t0), want.Sub(t0))
+	}
+}
+
+func BenchmarkStep(b *testing.B) {
+	c, err := New(twoNodeConfig("n1"), t0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	paths := []string{"eth0", "eth1", "serial0"}
+	h := heard(0, "eth0", 0, StateRecover)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		h.At = t0.Add(time.Duration(i) * ms(33))
+		h.Path = paths[i%3]
+		h.Seq = uint64(i/3 + 1)
+		if _, err := c.Step(h); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestCarrierBackListensBeforeClaiming(t *testing.T) {
+	c := mustNew(t, twoNodeConfig("n1"))
+	mustStep(t, c, Tick{At: t0.Add(ms(500))}) // indoubt
+	mustStep(t, c, Link{At: t0.Add(ms(510)), Path: "eth1", Up: false})
+	acts := mustStep(t, c, Link{At: t0.Add(ms(520)), Path: "eth1", Up: true})
+	want := []Action{
+		StateChanged{Service: "vip1", From: StateIndoubt, To: StateRecover, Reason: "listening: carrier just returned"},
+		SendHeartbeat{},
+	}
+	if diff := cmp.Diff(want, acts); diff != "" {
+		t.Fatalf("carrier back (-want +got):\n%s", diff)
+	}
+	// Nothing until the path's deadtime has passed, then the claim restarts.
+	if got, want := c.NextDeadline(), t0.Add(ms(820)); !got.Equal(want) {
+		t.Errorf("NextDeadline %v, want %v", got.Sub(t0), want.Sub(t0))
+	}
+	acts = mustStep(t, c, Tick{At: t0.Add(ms(820))})
+	if len(acts) == 0 || acts[0].(StateChanged).To != StateIndoubt {
+		t.Errorf("after listening: %v, want indoubt", acts)
+	}
+}
+
+// holder returns n1 holding vip1 with n2 alive and in recover.
+func holder(t *testing.T) *Core {
+	t.Helper()
+	c := mustNew(t, twoNodeConfig("n1"))
+	for i, p := range []string{"eth0", "eth1", "serial0"} {
+		mustStep(t, c, heard(ms(i), p, 1, StateRecover))
+	}
+	mustStep(t, c, Tick{At: t0.Add(ms(500))})
+	mustStep(t, c, Tick{At: t0.Add(ms(600))})
+	mustStep(t, c, Probed{At: t0.Add(ms(601)), Service: "vip1"})
+	for i, p := range []string{"eth0", "eth1", "serial0"} {
+		mustStep(t, c, heard(ms(602+i), p, 2, StateRecover))
+	}
+	if st := c.Status().Services[0]; st.State != StateUp {
+		t.Fatalf("setup: n1 vip1 %v (%s), want up", st.State, st.Reason)
+	}
+	return c
+}
+
+func TestPlannedHandOverRemovesBeforeReleasing(t *testing.T) {
+	at := t0.Add(ms(700))
+	tests := []struct {
+		name string
+		ev   Event
+		to   State
+		why  string
+	}{
+		{"operator fail", Command{At: at, Service: "vip1", Op: OpFail}, StateFail, "operator: fail"},
+		{"health bad", Health{At: at, Service: "vip1", Reason: "nginx down"}, StateFail, "health: nginx down"},
+		{"service NIC carrier", Link{At: at, Path: "eth0"}, StateFail, "carrier lost on service path eth0"},
+		{"shutdown", Shutdown{At: at}, StateRecover, "shutdown"},
+		{"reclaim by a lower node is ignored", Heard{At: at, Peer: "n2", Path: "eth1", Epoch: 1, Seq: 3,
+			Interval: ms(100), Control: &Control{Op: CtlReclaim, Service: "vip1", Target: "n1", Ref: 1}}, StateUp, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := holder(t)
+			acts := mustStep(t, c, tt.ev)
+			var want []Action
+			if tt.to != StateUp {
+				want = []Action{
+					RemoveVIP{Service: "vip1"},
+					StateChanged{Service: "vip1", From: StateUp, To: tt.to, Reason: tt.why},
+					Send{Control: Control{Op: CtlRelease, Service: "vip1", Target: "n2", Ref: 1}},
+					SendHeartbeat{},
+				}
+			} else {
+				want = []Action{Alarm{Service: "vip1", Peer: "n2", Text: "n2 asked for vip1 back but does not outrank us; ignored"}}
+			}
+			var got []Action
+			for _, a := range acts {
+				switch a.(type) {
+				case PathChanged, PeerChanged: // liveness noise of a carrier loss
+				default:
+					got = append(got, a)
+				}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("actions (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestStepAtStamps: StepAt feeds the event at the time given, whatever the
+// event carried, for every event kind; a nil event is rejected and an event
+// stamped before the core's time is rejected as Step rejects it.
+func TestStepAtStamps(t *testing.T) {
+	at := t0.Add(ms(700))
+	for _, ev := range []Event{
+		Tick{}, Heard{Peer: "n2", Path: "eth0", Epoch: 1, Seq: 9, Interval: ms(20)}, Link{Path: "eth1", Up: true},
+		Health{Service: "vip1", OK: true}, Command{Service: "vip1", Op: OpRecover},
+		Shutdown{},
+	} {
+		c := holder(t)
+		if _, err := c.StepAt(at, ev); err != nil {
+			t.Errorf("%T: %v", ev, err)
+			continue
+		}
+		if got := c.Status().At; !got.Equal(at) {
+			t.Errorf("%T: core time %v after StepAt, want %v", ev, got, at)
+		}
+		if _, err := c.StepAt(at.Add(-ms(1)), Tick{At: at.Add(ms(5))}); err == nil {
+			t.Errorf("%T: StepAt before the core's time accepted", ev)
+		}
+	}
+	if _, err := holder(t).StepAt(at, nil); err == nil {
+		t.Error("StepAt(nil) accepted")
+	}
+}

@@ -9,6 +9,10 @@ import (
 // ErrClosed is returned by Path.Recv and Path.Send after Close.
 var ErrClosed = errors.New("transport: path closed")
 
+// ErrDown is returned by Path.Send while the medium is unavailable (a serial
+// port that closed and is being reopened).
+var ErrDown = errors.New("transport: path down")
+
 // Path is one heartbeat medium: a UDP socket pinned to one NIC, or one serial
 // line. Implementations are safe for one concurrent sender and one concurrent
 // receiver; Close is idempotent and unblocks a pending Recv, which then

@@ -17,9 +17,7 @@ import (
 	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/ndp"
 	"github.com/mdlayher/packet"
-	"github.com/vishvananda/netlink"
 	"golang.org/x/net/bpf"
-	"golang.org/x/sys/unix"
 )
 
 var (
@@ -353,62 +351,6 @@ func (m *Linux) Watch(ctx context.Context, dup func(mac net.HardwareAddr)) error
 			return m.opErr("watch", err)
 		}
 		dup(mac)
-	}
-}
-
-// WatchCarrier calls fn with the carrier state of the interface (lower up
-// and administratively up), first the current state, then each change, until
-// ctx ends (it then returns nil). A deleted interface reports false.
-func (m *Linux) WatchCarrier(ctx context.Context, fn func(up bool)) error {
-	ch := make(chan netlink.LinkUpdate, 16)
-	done := make(chan struct{})
-	errc := make(chan error, 1)
-	opts := netlink.LinkSubscribeOptions{
-		ListExisting: true,
-		ErrorCallback: func(err error) {
-			select {
-			case errc <- err:
-			default:
-			}
-		},
-	}
-	if m.opts.hasNS {
-		ns := m.opts.ns
-		opts.Namespace = &ns
-	}
-	if err := netlink.LinkSubscribeWithOptions(ch, done, opts); err != nil {
-		return fmt.Errorf("vip: watch carrier on %s: %w", m.cfg.Interface, capErr(err, capNetAdmin))
-	}
-	defer func() {
-		close(done)
-		go func() {
-			for range ch { // let the subscription goroutine finish
-			}
-		}()
-	}()
-	known, last := false, false
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case err := <-errc:
-			return fmt.Errorf("vip: watch carrier on %s: %w", m.cfg.Interface, err)
-		case u, ok := <-ch:
-			if !ok {
-				return fmt.Errorf("vip: watch carrier on %s: subscription closed", m.cfg.Interface)
-			}
-			a := u.Attrs()
-			if a == nil || a.Name != m.cfg.Interface {
-				continue
-			}
-			up := u.Header.Type != unix.RTM_DELLINK &&
-				a.RawFlags&unix.IFF_UP != 0 && a.RawFlags&unix.IFF_LOWER_UP != 0
-			if known && up == last {
-				continue
-			}
-			known, last = true, up
-			fn(up)
-		}
 	}
 }
 

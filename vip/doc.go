@@ -7,8 +7,8 @@
 // it with netlink (github.com/vishvananda/netlink) on a *netlink.Handle, ARP
 // (github.com/mdlayher/arp) for IPv4 and NDP (github.com/mdlayher/ndp) for
 // IPv6; package viptest has a recording fake. Linux also implements Cleaner
-// (start-up removal of a stale copy) and Watcher (duplicate-address alarm,
-// carrier changes). On other platforms NewLinux returns ErrUnsupported.
+// (start-up removal of a stale copy) and Watcher (duplicate-address alarm).
+// Carrier changes are watched by transport.WatchLinks. On other platforms NewLinux returns ErrUnsupported.
 //
 // # Guarantees
 //
@@ -73,12 +73,11 @@
 //
 // Linux is safe for concurrent use. Ensure, Release and Cleanup are
 // serialised by a mutex, and announcement rounds never overlap Release.
-// Present, Probe, Watch and WatchCarrier use their own sockets and may run
+// Present, Probe and Watch use their own sockets and may run
 // at the same time. Announce shares one send-only ARP socket per manager
 // (closing an AF_PACKET socket costs 7–15 ms); Close releases it and is
 // idempotent. The package has no package-level mutable state and starts no
-// goroutine that outlives a call, except the short-lived drain of a link
-// subscription after WatchCarrier returns.
+// goroutine that outlives a call.
 //
 // # Measured (lab, kernel 6.18)
 //

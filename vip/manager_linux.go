@@ -110,7 +110,7 @@ func (m *Linux) checkInterface() error {
 		}
 		switch {
 		case p.Addr() == vip.Addr():
-			errs = append(errs, fmt.Errorf("vip: vip: %s is the interface's own address %s on %s", vip.Addr(), p, m.cfg.Interface))
+			errs = append(errs, fmt.Errorf("vip: %s is the interface's own address %s on %s", vip.Addr(), p, m.cfg.Interface))
 		case vip.Bits() != p.Bits() && vip.Masked().Contains(p.Addr()):
 			errs = append(errs, fmt.Errorf("vip: prefix: %s covers the interface's address %s on %s; use /%d or the same prefix as that address",
 				vip, p, m.cfg.Interface, vip.Addr().BitLen()))

@@ -31,5 +31,4 @@ func (*Linux) Announce(context.Context) error                      { return ErrU
 func (*Linux) Probe(context.Context) (net.HardwareAddr, error)     { return nil, ErrUnsupported }
 func (*Linux) Cleanup(context.Context) (bool, error)               { return false, ErrUnsupported }
 func (*Linux) Watch(context.Context, func(net.HardwareAddr)) error { return ErrUnsupported }
-func (*Linux) WatchCarrier(context.Context, func(bool)) error      { return ErrUnsupported }
 func (*Linux) Close() error                                        { return nil }

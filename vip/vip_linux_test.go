@@ -450,39 +450,6 @@ func TestPrivilegedWatchDuplicate(t *testing.T) {
 	must(t, <-errc)
 }
 
-func TestPrivilegedWatchCarrier(t *testing.T) {
-	r := newRig(t, testConfig(vip4))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	states := make(chan bool, 16)
-	errc := make(chan error, 1)
-	go func() { errc <- r.m1.WatchCarrier(ctx, func(up bool) { states <- up }) }()
-	next := func() bool {
-		select {
-		case up := <-states:
-			return up
-		case err := <-errc:
-			t.Fatalf("WatchCarrier ended: %v", err)
-		case <-time.After(2 * time.Second):
-			t.Fatal("no carrier report")
-		}
-		return false
-	}
-	if !next() {
-		t.Fatal("first report: down, want up")
-	}
-	must(t, r.l.Pull("h1", "eth0"))
-	if next() {
-		t.Fatal("after Pull: up, want down")
-	}
-	must(t, r.l.Plug("h1", "eth0"))
-	if !next() {
-		t.Fatal("after Plug: down, want up")
-	}
-	cancel()
-	must(t, <-errc)
-}
-
 func addrs(t testing.TB, h *lab.Host) []netip.Prefix {
 	t.Helper()
 	link, err := h.Netlink().LinkByName("eth0")
@@ -585,7 +552,7 @@ func TestPrivilegedBadInput(t *testing.T) {
 		{"missing interface", "198.18.1.100/32", "eth9", "", []string{`interface: "eth9" not found`}},
 		{"no ipv4", "198.18.2.100/32", "eth1", "", []string{"interface: eth1 has no IPv4 address"}},
 		{"bad label", "198.18.1.100/32", "eth0", "eth1:1", []string{"label:"}},
-		{"own address", h.Addr("eth0").String() + "/32", "eth0", "", []string{"vip: vip: 198.18.1.1 is the interface's own address"}},
+		{"own address", h.Addr("eth0").String() + "/32", "eth0", "", []string{"vip: 198.18.1.1 is the interface's own address"}},
 		{"swallows primary", "198.18.1.100/16", "eth0", "", []string{"prefix: 198.18.1.100/16 covers"}},
 		{"several", "198.18.1.100/16", "eth0", "eth0:-", []string{"prefix:", "label:"}},
 	} {

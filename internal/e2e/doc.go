@@ -1,6 +1,6 @@
 // Package e2e holds the end-to-end tests: real failoverd and failover
 // binaries (built once by TestMain with go build), real kernel paths in a
-// virtual rack (internal/lab via internal/cli/rig), and a client probing the
+// virtual rack (internal/lab via internal/rig), and a client probing the
 // VIP every 10 ms. They are the original Failover's acceptance tests plus the
 // cases the issue adds (three hosts, one or two NICs lost, SIGTERM, SIGKILL
 // and restart, invalid config).

@@ -1,10 +1,9 @@
 // Package viptest provides a recording fake vip.Manager for tests of other
 // packages: it keeps a "present" flag instead of a kernel address, records
 // every call in order, returns errors and probe conflicts set by the test,
-// and lets the test inject duplicate-address and carrier events into the
-// running watchers. It is safe for concurrent use and never blocks except
-// in Watch and WatchCarrier, which wait for their context like the real
-// ones.
+// and lets the test inject duplicate-address events into the
+// running watcher. It is safe for concurrent use and never blocks except
+// in Watch, which waits for its context like the real one.
 package viptest
 
 import (
@@ -28,7 +27,6 @@ const (
 	OpProbe
 	OpCleanup
 	OpWatch
-	OpWatchCarrier
 )
 
 func (o Op) String() string {
@@ -47,8 +45,6 @@ func (o Op) String() string {
 		return "cleanup"
 	case OpWatch:
 		return "watch"
-	case OpWatchCarrier:
-		return "watch_carrier"
 	}
 	return "unknown"
 }
@@ -62,7 +58,6 @@ type Fake struct {
 	conflict net.HardwareAddr
 	hook     func(Op)
 	dups     map[int]func(net.HardwareAddr)
-	carriers map[int]func(bool)
 	nextID   int
 }
 
@@ -75,9 +70,8 @@ var (
 // New returns a fake with the address absent, no errors and no conflict.
 func New() *Fake {
 	return &Fake{
-		errs:     map[Op]error{},
-		dups:     map[int]func(net.HardwareAddr){},
-		carriers: map[int]func(bool){},
+		errs: map[Op]error{},
+		dups: map[int]func(net.HardwareAddr){},
 	}
 }
 
@@ -165,21 +159,6 @@ func (f *Fake) Duplicate(mac net.HardwareAddr) int {
 	return len(fns)
 }
 
-// Carrier delivers a carrier change to every running WatchCarrier. It
-// returns how many watchers got it.
-func (f *Fake) Carrier(up bool) int {
-	f.mu.Lock()
-	fns := make([]func(bool), 0, len(f.carriers))
-	for _, fn := range f.carriers {
-		fns = append(fns, fn)
-	}
-	f.mu.Unlock()
-	for _, fn := range fns {
-		fn(up)
-	}
-	return len(fns)
-}
-
 // record notes op and returns the error set for it.
 func (f *Fake) record(op Op, apply func()) error {
 	f.mu.Lock()
@@ -243,7 +222,7 @@ func (f *Fake) Cleanup(ctx context.Context) (bool, error) {
 // reach dup), and delivers Duplicate events to dup until ctx ends; it then
 // returns nil. A set error is returned at once.
 func (f *Fake) Watch(ctx context.Context, dup func(net.HardwareAddr)) error {
-	id := f.register(func(m map[int]func(net.HardwareAddr), id int) { m[id] = dup }, nil)
+	id := f.register(dup)
 	defer f.unregister(id)
 	if err := f.record(OpWatch, nil); err != nil {
 		return err
@@ -252,37 +231,12 @@ func (f *Fake) Watch(ctx context.Context, dup func(net.HardwareAddr)) error {
 	return nil
 }
 
-// WatchCarrier reports carrier up at once like the real manager's first
-// report, registers fn, records the call (the hook runs once Carrier can
-// reach fn), then delivers Carrier events to fn until ctx ends; it then
-// returns nil. A set error is returned at once, before any report.
-func (f *Fake) WatchCarrier(ctx context.Context, fn func(up bool)) error {
-	f.mu.Lock()
-	err := f.errs[OpWatchCarrier]
-	f.mu.Unlock()
-	if err == nil {
-		fn(true)
-	}
-	id := f.register(nil, func(m map[int]func(bool), id int) { m[id] = fn })
-	defer f.unregister(id)
-	if err := f.record(OpWatchCarrier, nil); err != nil {
-		return err
-	}
-	<-ctx.Done()
-	return nil
-}
-
-func (f *Fake) register(dup func(map[int]func(net.HardwareAddr), int), carrier func(map[int]func(bool), int)) int {
+func (f *Fake) register(dup func(net.HardwareAddr)) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	id := f.nextID
 	f.nextID++
-	if dup != nil {
-		dup(f.dups, id)
-	}
-	if carrier != nil {
-		carrier(f.carriers, id)
-	}
+	f.dups[id] = dup
 	return id
 }
 
@@ -290,5 +244,4 @@ func (f *Fake) unregister(id int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.dups, id)
-	delete(f.carriers, id)
 }

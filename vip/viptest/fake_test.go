@@ -63,25 +63,19 @@ func TestFakeRecordsAndFails(t *testing.T) {
 	}
 }
 
-func TestFakeWatchers(t *testing.T) {
+func TestFakeWatch(t *testing.T) {
 	f := New()
 	started := make(chan Op, 2)
 	f.SetHook(func(op Op) {
-		if op == OpWatch || op == OpWatchCarrier {
+		if op == OpWatch {
 			started <- op
 		}
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	dups := make(chan net.HardwareAddr, 1)
-	carrier := make(chan bool, 2)
 	errc := make(chan error, 2)
 	go func() { errc <- f.Watch(ctx, func(m net.HardwareAddr) { dups <- m }) }()
-	go func() { errc <- f.WatchCarrier(ctx, func(up bool) { carrier <- up }) }()
 	<-started
-	<-started
-	if up := <-carrier; !up {
-		t.Error("first carrier report = down")
-	}
 	mac := net.HardwareAddr{2, 0x18, 1, 0, 0, 2}
 	if n := f.Duplicate(mac); n != 1 {
 		t.Errorf("Duplicate reached %d watchers, want 1", n)
@@ -89,23 +83,17 @@ func TestFakeWatchers(t *testing.T) {
 	if got := <-dups; got.String() != mac.String() {
 		t.Errorf("dup = %v, want %v", got, mac)
 	}
-	f.Carrier(false)
-	if up := <-carrier; up {
-		t.Error("carrier report after Carrier(false) = up")
-	}
 	cancel()
-	for range 2 {
-		if err := <-errc; err != nil {
-			t.Error(err)
-		}
+	if err := <-errc; err != nil {
+		t.Error(err)
 	}
 	if n := f.Duplicate(mac); n != 0 {
-		t.Errorf("Duplicate after the watchers ended reached %d", n)
+		t.Errorf("Duplicate after the watcher ended reached %d", n)
 	}
 }
 
 func TestOpString(t *testing.T) {
-	for op := OpEnsure; op <= OpWatchCarrier; op++ {
+	for op := OpEnsure; op <= OpWatch; op++ {
 		if op.String() == "unknown" {
 			t.Errorf("Op(%d) has no name", op)
 		}

@@ -2,9 +2,9 @@ package quorum
 
 import "time"
 
-// The types in this file are the contract between the pure core and the
-// shell (package daemon). The core may add fields and types; it must not
-// change the meaning of the ones here.
+// The states, events and actions in this file are the contract between the
+// pure core and the shell (package daemon). The core may add fields and
+// types; it must not change the meaning of the ones here.
 
 // State is a service's local state, with the original Failover's names.
 type State uint8
@@ -58,50 +58,12 @@ const (
 	CtlReclaim ControlOp = 3
 )
 
-// Config is the core's view of the cluster. All durations are real time; the
-// core compares them with the At of the events it is fed.
-type Config struct {
-	Self     string
-	Peers    []Peer
-	Paths    []PathSpec
-	Services []Service
-	// Interval is this node's heartbeat interval (advertised; compared with
-	// the peers' for the mismatch warning).
-	Interval time.Duration
-	// Fingerprint summarises timing and service config; a peer advertising a
-	// different one is reported as a mismatch.
-	Fingerprint uint32
-	// Startup is how long after start the core listens before it may claim a
-	// service nobody announces (avoids double-claim at simultaneous boot).
-	Startup time.Duration
+// Event is an input to Core.Step. Every event carries its time; Core.StepAt
+// stamps it.
+type Event interface {
+	at() time.Time
+	stamped(at time.Time) Event
 }
-
-// Peer is another node and the paths on which we expect to hear it.
-type Peer struct {
-	Name  string
-	Paths []string
-}
-
-// PathSpec is one local path and its failure detector bounds.
-type PathSpec struct {
-	Name     string
-	Interval time.Duration // expected inter-arrival of the peers' frames
-	Deadtime time.Duration // fixed deadtime (k x interval) or adaptive ceiling
-	Floor    time.Duration // adaptive detector floor (0 = fixed deadtime only)
-}
-
-// Service is one floating address (or any service) and who may run it.
-type Service struct {
-	Name          string
-	Priorities    map[string]int // node name -> priority (higher wins; 0 = never)
-	Failback      bool           // a returning higher-priority node reclaims
-	FailbackDelay time.Duration  // wait this long after it returns
-	IndoubtHold   time.Duration  // wait in indoubt before claiming
-	Path          string         // the service NIC's path name ("" = none)
-}
-
-// Event is an input to Core.Step. Every event carries its time.
-type Event interface{ at() time.Time }
 
 // Tick advances time with no other input.
 type Tick struct{ At time.Time }
@@ -179,6 +141,14 @@ func (e Health) at() time.Time   { return e.At }
 func (e Command) at() time.Time  { return e.At }
 func (e Probed) at() time.Time   { return e.At }
 func (e Shutdown) at() time.Time { return e.At }
+
+func (e Tick) stamped(at time.Time) Event     { e.At = at; return e }
+func (e Heard) stamped(at time.Time) Event    { e.At = at; return e }
+func (e Link) stamped(at time.Time) Event     { e.At = at; return e }
+func (e Health) stamped(at time.Time) Event   { e.At = at; return e }
+func (e Command) stamped(at time.Time) Event  { e.At = at; return e }
+func (e Probed) stamped(at time.Time) Event   { e.At = at; return e }
+func (e Shutdown) stamped(at time.Time) Event { e.At = at; return e }
 
 // Action is an output of Core.Step for the shell to carry out.
 type Action interface{ isAction() }

@@ -1,0 +1,308 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/failover-ha/failover/daemon/config"
+	"github.com/failover-ha/failover/quorum"
+	"github.com/failover-ha/failover/vip"
+)
+
+type svcRT struct {
+	cfg      config.ServiceConfig
+	mgr      vipManager // full announce count
+	one      vipManager // one GARP pair: the synchronous first one and refreshes
+	owning   bool
+	ensureAt time.Time
+	announce time.Time
+	stopAnn  context.CancelFunc
+	stopDup  context.CancelFunc // ends the duplicate-address watch
+	err      string
+}
+
+// vipManager is vip.Manager plus Close.
+type vipManager interface {
+	vip.Manager
+	Close() error
+}
+
+// openServices makes one address manager per VIP and removes stale copies
+// left by an earlier run; a VIP kept across a reload (inherited) stays held
+// until the new core decides.
+func (s *session) openServices(inherited map[string]bool, now time.Time) {
+	cfg, nw := s.cfg, s.nw
+	for _, sc := range cfg.Services {
+		rt := &svcRT{cfg: sc}
+		s.svcs[sc.Name] = rt
+		s.order = append(s.order, sc.Name)
+		vc := vipConfig(sc)
+		mgr, err := nw.newVIP(vc)
+		if err != nil {
+			rt.err = err.Error()
+			s.log.Error("address manager not available; the service cannot run here", "service", sc.Name, "vip", sc.VIP, "reason", err.Error())
+			continue
+		}
+		rt.mgr = mgr
+		one := vc
+		one.AnnounceCount = 1
+		if rt.one, err = nw.newVIP(one); err != nil {
+			rt.one = mgr
+		}
+		if inherited[sc.Name] {
+			rt.owning = true // keep refreshing until the new core decides
+			if s.inherited == nil {
+				s.inherited = map[string]time.Time{}
+			}
+			s.inherited[sc.Name] = now.Add(cfg.Timers.Startup + 2*cfg.Timers.Deadtime)
+			continue
+		}
+		if cl, ok := mgr.(vip.Cleaner); ok {
+			removed, err := cl.Cleanup(s.ctx)
+			switch {
+			case err != nil:
+				s.log.Warn("stale VIP cleanup failed", "service", sc.Name, "vip", sc.VIP, "reason", err.Error())
+			case removed:
+				s.log.Warn("removed a stale VIP left by an earlier run", "service", sc.Name, "vip", sc.VIP, "interface", sc.Interface)
+			default:
+				s.log.Debug("no stale VIP", "service", sc.Name, "vip", sc.VIP)
+			}
+		}
+	}
+
+}
+
+func ensureEvery(sc config.ServiceConfig) time.Duration {
+	if sc.Lifetime <= 0 {
+		return 0
+	}
+	return sc.Lifetime / 4
+}
+
+// add takes the VIP: Ensure, one GARP pair now, the rest in the background.
+func (s *session) add(now time.Time, name string) {
+	rt := s.svcs[name]
+	if rt == nil {
+		return
+	}
+	delete(s.inherited, name)
+	if rt.mgr == nil {
+		s.log.Error("cannot add VIP: no address manager", "service", name, "vip", rt.cfg.VIP, "reason", rt.err)
+		return
+	}
+	t0 := time.Now()
+	if err := rt.mgr.Ensure(s.ctx); err != nil {
+		s.log.Error("VIP add failed", "service", name, "vip", rt.cfg.VIP, "interface", rt.cfg.Interface, "reason", err.Error())
+		return
+	}
+	rt.owning = true
+	if e := ensureEvery(rt.cfg); e > 0 {
+		rt.ensureAt = now.Add(e)
+	}
+	if rt.cfg.AnnounceRefresh > 0 {
+		rt.announce = now.Add(rt.cfg.AnnounceRefresh)
+	}
+	if err := rt.one.Announce(s.ctx); err != nil {
+		s.log.Warn("gratuitous ARP failed", "service", name, "vip", rt.cfg.VIP, "reason", err.Error())
+	}
+	s.log.Info("VIP added", "service", name, "vip", rt.cfg.VIP, "interface", rt.cfg.Interface, "took", time.Since(t0).Round(time.Microsecond))
+	s.watchDup(name, rt)
+	if rt.cfg.AnnounceCount > 1 {
+		s.announceAsync(name, rt, rt.mgr, rt.cfg.AnnounceInterval)
+	}
+}
+
+// announceAsync runs m.Announce after delay on its own goroutine; release
+// cancels it.
+func (s *session) announceAsync(name string, rt *svcRT, m vipManager, delay time.Duration) {
+	if m == nil {
+		return
+	}
+	if rt.stopAnn != nil {
+		rt.stopAnn()
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	rt.stopAnn = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if err := m.Announce(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("gratuitous ARP failed", "service", name, "vip", rt.cfg.VIP, "reason", err.Error())
+		}
+	}()
+}
+
+// release drops the VIP.
+func (s *session) release(name string, rt *svcRT) {
+	if rt.stopAnn != nil {
+		rt.stopAnn()
+		rt.stopAnn = nil
+	}
+	if rt.stopDup != nil {
+		rt.stopDup()
+		rt.stopDup = nil
+	}
+	rt.owning = false
+	rt.ensureAt, rt.announce = time.Time{}, time.Time{}
+	if rt.mgr == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := rt.mgr.Release(ctx); err != nil {
+		s.log.Error("VIP release failed", "service", name, "vip", rt.cfg.VIP, "reason", err.Error())
+		return
+	}
+	s.log.Info("VIP released", "service", name, "vip", rt.cfg.VIP, "interface", rt.cfg.Interface)
+}
+
+// probe asks the segment for another owner; the answer comes back as Probed.
+func (s *session) probe(name string) {
+	rt := s.svcs[name]
+	if rt == nil {
+		return
+	}
+	if rt.mgr == nil {
+		s.events <- quorum.Probed{At: time.Now(), Service: name}
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		mac, err := rt.mgr.Probe(s.ctx)
+		if err != nil {
+			s.log.Warn("probe failed; treating as no answer", "service", name, "vip", rt.cfg.VIP, "reason", err.Error())
+		}
+		ev := quorum.Probed{At: time.Now(), Service: name, Conflict: mac != nil}
+		if mac != nil {
+			ev.By = mac.String()
+		}
+		select {
+		case s.events <- ev:
+		case <-s.ctx.Done():
+		}
+	}()
+}
+
+// watchDup raises an alarm (log, status, trap) the first time each foreign
+// host claims the address of a service we own: an ARP reply or gratuitous
+// ARP for our VIP from another MAC. It only reports: the heartbeats decide
+// who keeps the address (a split brain is resolved by the core), and a
+// re-announce here could race the core's hand-over.
+func (s *session) watchDup(name string, rt *svcRT) {
+	w, ok := rt.mgr.(vip.Watcher)
+	if !ok || rt.stopDup != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	rt.stopDup = cancel
+	vipText := fmt.Sprint(rt.cfg.VIP)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		seen := map[string]bool{} // only this goroutine's callback touches it
+		err := w.Watch(ctx, func(mac net.HardwareAddr) {
+			if seen[mac.String()] {
+				return
+			}
+			seen[mac.String()] = true
+			a := quorum.Alarm{Service: name, Text: fmt.Sprintf("duplicate address: %s also answers for %s", mac, vipText)}
+			r := request{fn: func(s *session) { s.trap(a); s.alarm(time.Now(), a) }, done: make(chan struct{})}
+			select {
+			case s.d.reqs <- r:
+			case <-ctx.Done():
+			}
+		})
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("duplicate-address watch stopped", "service", name, "vip", vipText, "reason", err.Error())
+		}
+	}()
+}
+
+// held lists the services whose VIP this session holds.
+func (s *session) held() map[string]bool {
+	m := map[string]bool{}
+	for name, rt := range s.svcs {
+		if rt.owning {
+			m[name] = true
+		}
+	}
+	return m
+}
+
+// vipConfig turns a service's config into the vip package's.
+func vipConfig(s config.ServiceConfig) vip.Config {
+	return vip.Config{
+		Addr:             s.VIP,
+		Interface:        s.Interface,
+		Label:            s.Label,
+		Lifetime:         s.Lifetime,
+		AnnounceCount:    s.AnnounceCount,
+		AnnounceInterval: s.AnnounceInterval,
+		ProbeWindow:      s.ProbeWindow,
+		AnnounceRefresh:  s.AnnounceRefresh,
+	}
+}
+
+// refresh re-adds owned VIPs before their lifetime runs out, re-announces
+// them every announce_refresh, and releases a VIP kept across a reload that
+// the new core did not claim.
+func (s *session) refresh(now time.Time) {
+	for _, name := range s.order {
+		rt := s.svcs[name]
+		if !rt.owning || rt.mgr == nil {
+			continue
+		}
+		if !rt.ensureAt.IsZero() && !now.Before(rt.ensureAt) {
+			if err := rt.mgr.Ensure(s.ctx); err != nil {
+				s.log.Error("VIP refresh failed", "service", name, "vip", rt.cfg.VIP, "reason", err.Error())
+			}
+			rt.ensureAt = now.Add(ensureEvery(rt.cfg))
+		}
+		if !rt.announce.IsZero() && !now.Before(rt.announce) {
+			rt.announce = now.Add(rt.cfg.AnnounceRefresh)
+			s.announceAsync(name, rt, rt.one, 0)
+		}
+	}
+	for name, t := range s.inherited {
+		if now.Before(t) {
+			continue
+		}
+		delete(s.inherited, name)
+		if st := s.serviceState(name); st != quorum.StateUp {
+			s.log.Info("releasing a VIP kept across reload: the new core did not claim it", "service", name, "vip", s.svcs[name].cfg.VIP)
+			s.release(name, s.svcs[name])
+		}
+	}
+}
+
+// vipWake is the earlier of w and the next VIP refresh or reload release.
+func (s *session) vipWake(w time.Time) time.Time {
+	for _, rt := range s.svcs {
+		if rt.owning {
+			if !rt.ensureAt.IsZero() && rt.ensureAt.Before(w) {
+				w = rt.ensureAt
+			}
+			if !rt.announce.IsZero() && rt.announce.Before(w) {
+				w = rt.announce
+			}
+		}
+	}
+	for _, t := range s.inherited {
+		if t.Before(w) {
+			w = t
+		}
+	}
+	return w
+}

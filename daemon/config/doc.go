@@ -1,0 +1,23 @@
+// Package config is failoverd's configuration: the types of one host's TOML
+// file (see failover.toml.example at the top of the repository), their
+// defaults, the parser and validation, the key file check, and the
+// translation into the core's terms.
+//
+// Load reads one file; Parse does the same on bytes. Default, DefaultPath,
+// DefaultService and DefaultSNMP hold the defaults, each with its reason.
+// Every problem in a file is reported at once (errors.Join of *Problem), each
+// as "file:line: key: what is wrong"; unknown keys are rejected with a
+// suggestion, and cross-field sense is checked (deadtime > 2 x interval,
+// every peer on a path, priorities name known nodes, the VIP is nobody's
+// host address, the service NIC carries a UDP path). CheckKeyFile checks the
+// key file a config names.
+//
+// Core turns a Config into the quorum.Config the core runs on; SendInterval
+// and PathDeadtime give a path's own timing (a serial line may be stretched
+// for its line speed); PathPeers is the peers expected on a path.
+//
+// The package imports the standard library, BurntSushi/toml, transport and
+// quorum only, so that hwtest and the CLI read a config without linking the
+// daemon. A *Config is not modified after Parse returns and may be shared
+// by goroutines; the package has no package-level mutable state.
+package config
