@@ -222,7 +222,9 @@ func (p *parser) validate(c *Config) {
 		if s.AnnounceRefresh != 0 && s.AnnounceRefresh < time.Second {
 			p.problem(k+".announce_refresh", "%s is under 1s (\"0s\" turns refresh off)", s.AnnounceRefresh)
 		}
+		p.validateChecks(c, k, s)
 	}
+	p.validateNotify(c)
 	seen := map[netip.AddrPort]bool{}
 	for _, ap := range c.SNMP.TrapTargets {
 		switch a := ap.Addr(); {
