@@ -200,7 +200,7 @@ func TestMetrics(t *testing.T) {
 	}{
 		{"failover_up", nil, 1},
 		{"failover_node_info", l("node", "n1", "cluster", "lab"), 1},
-		{"failover_start_time_seconds", nil, float64(now.Add(-90*time.Second).Unix())},
+		{"failover_start_time_seconds", nil, float64(now.Add(-90 * time.Second).Unix())},
 		{"failover_config_mismatches", nil, 1},
 		{"failover_peer_up", l("peer", "n2"), 1},
 		{"failover_peer_state", l("peer", "n2", "state", "degraded"), 1},
