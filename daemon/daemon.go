@@ -13,6 +13,7 @@ import (
 
 	"github.com/failover-ha/failover/daemon/client"
 	"github.com/failover-ha/failover/daemon/config"
+	"github.com/failover-ha/failover/daemon/notify"
 	"github.com/failover-ha/failover/daemon/snmp"
 	"github.com/failover-ha/failover/quorum"
 	"github.com/failover-ha/failover/transport"
@@ -40,7 +41,10 @@ type Daemon struct {
 	log   *slog.Logger
 	reqs  chan request // control API -> loop
 	start time.Time
-	traps *snmp.Sender // SNMP traps of state changes; queue only, never blocks
+	traps *snmp.Sender   // SNMP traps of state changes; queue only, never blocks
+	hooks *notify.Runner // notify hooks and FIFO; queue only, never blocks
+
+	svcStats map[string]*svcStats // per service, across sessions; loop only
 
 	mu  sync.Mutex
 	cfg *config.Config // the config in force
@@ -58,7 +62,9 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	}
 	opts.Level.Set(cfg.Level())
 	traps := snmp.New(trapConfig(cfg), snmp.Options{Logger: opts.Logger})
-	return &Daemon{opts: opts, log: opts.Logger, cfg: cfg, reqs: make(chan request), traps: traps}, nil
+	hooks := notify.New(notifyConfig(cfg), notify.Options{Logger: opts.Logger})
+	return &Daemon{opts: opts, log: opts.Logger, cfg: cfg, reqs: make(chan request), traps: traps, hooks: hooks,
+		svcStats: map[string]*svcStats{}}, nil
 }
 
 // Config returns the configuration in force.
@@ -116,6 +122,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 		defer wg.Done()
 		d.traps.Run(srvCtx) // sends what the last session queued, then returns
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.hooks.Run(srvCtx) // runs what the last session queued (bounded), then returns
+	}()
+	if cfg.MetricsListen != "" {
+		if err := d.startMetrics(srvCtx, &wg, cfg, nw); err != nil {
+			return fmt.Errorf("daemon: %w", err)
+		}
+	}
 	if len(cfg.SNMP.TrapTargets) > 0 {
 		d.log.Info("snmp traps on", "targets", len(cfg.SNMP.TrapTargets))
 	}
@@ -141,12 +157,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return err
 		}
 		inherited = s.held()
+		prevMetrics := cfg.MetricsListen
 		d.mu.Lock()
 		d.cfg = rl.cfg
 		d.mu.Unlock()
 		cfg = rl.cfg
 		d.opts.Level.Set(cfg.Level())
 		d.traps.SetConfig(trapConfig(cfg))
+		d.hooks.SetConfig(notifyConfig(cfg))
+		if cfg.MetricsListen != prevMetrics {
+			d.log.Warn("metrics_listen changes take effect at the next start", "metrics_listen", cfg.MetricsListen)
+		}
 		d.log.Info("config reloaded; core restarted", "config", cfg.File, "kept_vips", len(inherited))
 	}
 }

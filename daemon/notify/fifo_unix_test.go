@@ -62,7 +62,10 @@ func TestFIFO(t *testing.T) {
 
 	// The reader gone: dropped, and a new reader gets the next line.
 	r.Notify(change("web", "recover", "up", "nobody"))
-	waitFor(t, "reader gone", func() bool { return r.Status().FIFOError == "no reader" })
+	waitFor(t, "every line written or dropped, the reader gone", func() bool {
+		st := r.Status()
+		return st.FIFOLines+st.FIFODropped == 1+2+200+1 && st.FIFOError == "no reader"
+	})
 	f, err = os.OpenFile(path, os.O_RDWR, 0) // RDWR: reads block for data instead of seeing EOF before the writer opens
 	if err != nil {
 		t.Fatal(err)
