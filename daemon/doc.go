@@ -51,6 +51,20 @@
 // and logged), so a slow receiver never delays the core. The default
 // enterprise arc is a placeholder, and the log says so at start.
 //
+// # Health checks, hooks and metrics
+//
+// Each session runs the config's [[service.check]] tables (package
+// daemon/check) off the loop; only verdict changes reach it. Per service the
+// loop sums the service NIC's carrier and the failing fail checks into one
+// quorum.Health and the failing weight checks' weights into one
+// quorum.Weight. Every StateChanged is queued to the notify hooks and FIFO
+// (package daemon/notify; one runner started by Run, kept across reloads,
+// never blocking the loop) and counted by kind of reason; the last time
+// nobody held a service, as this node saw it, is kept for status. With
+// metrics_listen set, Run listens there before any session starts (a port
+// in use makes Run fail naming the key) and serves daemon/web's read-only
+// handler: the status page, /status.json and /metrics.
+//
 // # Control API
 //
 // The API (routes and types in package client) is served on a unix socket,

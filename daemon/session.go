@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/failover-ha/failover/daemon/check"
 	"github.com/failover-ha/failover/daemon/client"
 	"github.com/failover-ha/failover/daemon/config"
 	"github.com/failover-ha/failover/quorum"
@@ -50,6 +51,9 @@ type session struct {
 	inherited  map[string]time.Time // VIPs kept across a reload, released at the time unless claimed
 	ready      func()               // called once the loop runs (first session only)
 	lastAt     time.Time            // time of the last event fed to the core
+
+	checks *check.Scheduler      // the services' health checks (health.go)
+	health map[string]*svcHealth // per service: carrier and checks, summed for the core
 }
 
 func newSession(d *Daemon, cfg *config.Config, nw *Net, inherited map[string]bool, first bool) (*session, error) {
@@ -98,6 +102,9 @@ func newSession(d *Daemon, cfg *config.Config, nw *Net, inherited map[string]boo
 		"interval", cfg.Timers.Interval, "deadtime", cfg.Timers.Deadtime, "startup", cfg.Timers.Startup, "epoch", s.epoch)
 
 	s.openServices(inherited, now)
+	if err := s.openChecks(); err != nil {
+		return nil, err
+	}
 	s.openPaths()
 	return s, nil
 }
@@ -106,6 +113,7 @@ func newSession(d *Daemon, cfg *config.Config, nw *Net, inherited map[string]boo
 func (s *session) run(ctx context.Context) (err error) {
 	defer s.close()
 	s.startReaders()
+	s.startChecks()
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -152,7 +160,7 @@ func (s *session) run(ctx context.Context) (err error) {
 			s.step(now, quorum.Tick{At: now})
 		}
 		s.timers(now)
-		s.d.notify.turn(now, s.core, s.cfg.Timers.Startup, s.shutdown)
+		s.d.systemd.turn(now, s.core, s.cfg.Timers.Startup, s.shutdown)
 	}
 }
 
@@ -208,7 +216,7 @@ func (s *session) do(now time.Time, acts []quorum.Action) {
 	}()
 	for _, a := range acts {
 		s.trap(a)
-		s.d.notify.saw(a)
+		s.d.systemd.saw(a)
 		switch a := a.(type) {
 		case quorum.AddVIP:
 			s.add(now, a.Service)
@@ -254,6 +262,7 @@ func (s *session) do(now time.Time, acts []quorum.Action) {
 			s.log.Warn("unknown action from the core", "action", fmt.Sprintf("%T", a))
 		}
 	}
+	s.observe(now, acts)
 }
 
 // alarm logs a and keeps it for status (the last 50).

@@ -236,7 +236,9 @@ func (p *parser) validate(c *Config) {
 		if s.AnnounceRefresh != 0 && s.AnnounceRefresh < time.Second {
 			p.problem(k+".announce_refresh", "%s is under 1s (\"0s\" turns refresh off)", s.AnnounceRefresh)
 		}
+		p.validateChecks(c, k, s)
 	}
+	p.validateNotify(c)
 	if len(c.Services) > 32 {
 		p.problem("service", "%d services; a heartbeat carries at most 32", len(c.Services))
 	}
