@@ -312,7 +312,9 @@ func (s *session) heard(r rxFrame) {
 		at = time.Now()
 	}
 	s.echo[[2]string{f.Node, pkt.Path}] = echo{seq: f.Seq, sentAt: f.SentAt, at: at}
+	changed := false // the peer's advertised states moved: an owner may have changed
 	if r, ok := s.remote[f.Node]; !ok || f.Epoch > r.epoch || f.Epoch == r.epoch && f.Seq > r.seq {
+		changed = advertChanged(r.svcs, f.Services)
 		s.remote[f.Node] = remoteSvcs{epoch: f.Epoch, seq: f.Seq, svcs: f.Services}
 	}
 	for _, v := range f.Views {
@@ -347,6 +349,9 @@ func (s *session) heard(r rxFrame) {
 	// The edge timestamp, unless the core already saw a later event: its
 	// clock must not go back.
 	s.step(at, h)
+	if changed {
+		s.trackOwners(s.lastAt)
+	}
 }
 
 // link handles a carrier change of one of our paths.
@@ -366,7 +371,7 @@ func (s *session) link(ev transport.LinkEvent) {
 			if !ev.Up {
 				reason = "no carrier on " + sc.Interface
 			}
-			s.step(now, quorum.Health{At: now, Service: name, OK: ev.Up, Reason: reason})
+			s.carrierChanged(now, name, ev.Up, reason)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/failover-ha/failover/daemon/check"
 	"github.com/failover-ha/failover/daemon/client"
 	"github.com/failover-ha/failover/daemon/config"
 	"github.com/failover-ha/failover/quorum"
@@ -57,6 +58,9 @@ type session struct {
 	inherited  map[string]time.Time // VIPs kept across a reload, released at the time unless claimed
 	ready      func()               // called once the loop runs (first session only)
 	lastAt     time.Time            // time of the last event fed to the core
+
+	checks *check.Scheduler      // the services' health checks (health.go)
+	health map[string]*svcHealth // per service: carrier and checks, summed for the core
 }
 
 func newSession(d *Daemon, cfg *config.Config, nw *Net, inherited map[string]bool, first bool) (*session, error) {
@@ -106,6 +110,9 @@ func newSession(d *Daemon, cfg *config.Config, nw *Net, inherited map[string]boo
 		"interval", cfg.Timers.Interval, "deadtime", cfg.Timers.Deadtime, "startup", cfg.Timers.Startup, "epoch", s.epoch)
 
 	s.openServices(inherited, now)
+	if err := s.openChecks(); err != nil {
+		return nil, err
+	}
 	s.openPaths()
 	return s, nil
 }
@@ -114,6 +121,7 @@ func newSession(d *Daemon, cfg *config.Config, nw *Net, inherited map[string]boo
 func (s *session) run(ctx context.Context) (err error) {
 	defer s.close()
 	s.startReaders()
+	s.startChecks()
 
 	timer := newWakeTimer()
 	defer timer.Stop()
@@ -163,6 +171,7 @@ func (s *session) run(ctx context.Context) (err error) {
 			s.step(now, quorum.Tick{At: now})
 		}
 		s.timers(now)
+		s.d.systemd.turn(now, s.core, s.cfg.Timers.Startup, s.shutdown)
 	}
 }
 
@@ -239,6 +248,7 @@ func (s *session) do(now time.Time, acts []quorum.Action) {
 	}()
 	for _, a := range acts {
 		s.trap(a)
+		s.d.systemd.saw(a)
 		switch a := a.(type) {
 		case quorum.AddVIP:
 			s.add(now, a.Service)
@@ -284,6 +294,7 @@ func (s *session) do(now time.Time, acts []quorum.Action) {
 			s.log.Warn("unknown action from the core", "action", fmt.Sprintf("%T", a))
 		}
 	}
+	s.observe(now, acts)
 }
 
 // alarm logs a and keeps it for status (the last 50).

@@ -96,7 +96,7 @@ func propertyRun(t *testing.T, seed uint64) bool {
 	pickSvc := func() string { return s.services[rng.IntN(len(s.services))].Name }
 	shutdown := map[*node]bool{}
 	for range 40 {
-		switch rng.IntN(12) {
+		switch rng.IntN(13) {
 		case 0, 1, 2:
 			d := ms(10 + rng.IntN(1500))
 			note("run %v", d)
@@ -161,6 +161,10 @@ func propertyRun(t *testing.T, seed uint64) bool {
 			d := ms(rng.IntN(200))
 			note("run %v", d)
 			s.run(d)
+		case 12:
+			n, sv, drop := pick(), pickSvc(), 10*rng.IntN(8)
+			note("weight %s %s %d", n.name, sv, drop)
+			s.step(n, Weight{At: s.now, Service: sv, Drop: drop})
 		}
 		if len(s.violations) > 0 {
 			break
@@ -186,6 +190,7 @@ func propertyRun(t *testing.T, seed uint64) bool {
 		}
 		for _, sv := range s.services {
 			s.step(n, Health{At: s.now, Service: sv.Name, OK: true})
+			s.step(n, Weight{At: s.now, Service: sv.Name, Drop: 0})
 			s.step(n, Command{At: s.now, Service: sv.Name, Op: OpRecover})
 		}
 	}

@@ -161,7 +161,7 @@ func (r *Rig) Idle(ctx context.Context, window time.Duration) (*IdleSample, erro
 		}
 		m := map[string][4]uint64{}
 		for _, p := range st.Paths {
-			m[p.Name] = [4]uint64{p.SentBytes, p.RecvBytes, p.Sent, p.Received}
+			m[p.Name] = [4]uint64{p.BytesSent, p.BytesRecv, p.Sent, p.Received}
 		}
 		return m, nil
 	}
