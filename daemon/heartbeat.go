@@ -324,12 +324,11 @@ func (s *session) heard(r rxFrame) {
 			}
 		}
 	}
-	// The core copies what it keeps of Views and Services, so their
-	// backing arrays are the session's, reused frame after frame.
 	h := quorum.Heard{
 		At: at, Peer: f.Node, Path: pkt.Path, Epoch: f.Epoch, Seq: f.Seq,
 		Interval: f.Interval, Fingerprint: f.Fingerprint,
-		Views: s.inViews[:0], Services: s.inSvcs[:0],
+		Views:    make([]quorum.View, 0, len(f.Views)),
+		Services: make([]quorum.ServiceState, 0, len(f.Services)),
 	}
 	for _, v := range f.Views {
 		h.Views = append(h.Views, quorum.View{Peer: v.Peer, Path: v.Path, Up: v.Up})
@@ -337,7 +336,6 @@ func (s *session) heard(r rxFrame) {
 	for _, sv := range f.Services {
 		h.Services = append(h.Services, quorum.ServiceState{Name: sv.Name, State: quorum.State(sv.State), Priority: int(sv.Priority)})
 	}
-	s.inViews, s.inSvcs = h.Views, h.Services
 	if f.Control != nil {
 		c := quorum.Control{Op: quorum.ControlOp(f.Control.Op), Service: f.Control.Service, Target: f.Control.Target, Ref: f.Control.Ref}
 		h.Control = &c

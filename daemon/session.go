@@ -39,8 +39,6 @@ type session struct {
 	fingerprint uint32          // cfg.Fingerprint(), sent in every frame
 	out         transport.Frame // the frame seal builds (lists reused)
 	sealed      []byte          // the bytes seal returns (reused)
-	inViews     []quorum.View   // heard's lists for the core (reused)
-	inSvcs      []quorum.ServiceState
 
 	rx     chan rxFrame      // from path readers
 	events chan quorum.Event // probe results
