@@ -13,6 +13,7 @@ import (
 
 	"github.com/failover-ha/failover/daemon/client"
 	"github.com/failover-ha/failover/daemon/config"
+	"github.com/failover-ha/failover/daemon/notify"
 	"github.com/failover-ha/failover/daemon/snmp"
 	"github.com/failover-ha/failover/quorum"
 	"github.com/failover-ha/failover/transport"
@@ -40,7 +41,12 @@ type Daemon struct {
 	log   *slog.Logger
 	reqs  chan request // control API -> loop
 	start time.Time
-	traps *snmp.Sender // SNMP traps of state changes; queue only, never blocks
+	traps *snmp.Sender   // SNMP traps of state changes; queue only, never blocks
+	hooks *notify.Runner // notify hooks and FIFO; queue only, never blocks
+	// systemd tells systemd READY, STATUS and WATCHDOG (loop goroutine only).
+	systemd *notifier
+
+	svcStats map[string]*svcStats // per service, across sessions; loop only
 
 	mu  sync.Mutex
 	cfg *config.Config // the config in force
@@ -58,7 +64,9 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	}
 	opts.Level.Set(cfg.Level())
 	traps := snmp.New(trapConfig(cfg), snmp.Options{Logger: opts.Logger})
-	return &Daemon{opts: opts, log: opts.Logger, cfg: cfg, reqs: make(chan request), traps: traps}, nil
+	hooks := notify.New(notifyConfig(cfg), notify.Options{Logger: opts.Logger})
+	return &Daemon{opts: opts, log: opts.Logger, cfg: cfg, reqs: make(chan request), traps: traps, hooks: hooks,
+		systemd: newNotifier(opts.Logger), svcStats: map[string]*svcStats{}}, nil
 }
 
 // Config returns the configuration in force.
@@ -81,6 +89,14 @@ func (e *errReload) Error() string { return "reload" }
 func (d *Daemon) Run(ctx context.Context) error {
 	d.start = time.Now()
 	cfg := d.Config()
+	// Say at once which capability is missing, not at the first takeover.
+	have, err := effectiveCaps()
+	if err != nil {
+		return err
+	}
+	if err := checkCaps(cfg, have); err != nil {
+		return err
+	}
 	if cfg.InsecureNoAuth {
 		d.log.Warn("INSECURE: insecure_no_auth is set; heartbeats are not authenticated and anyone on a path can forge them")
 	}
@@ -116,6 +132,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 		defer wg.Done()
 		d.traps.Run(srvCtx) // sends what the last session queued, then returns
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.hooks.Run(srvCtx) // runs what the last session queued (bounded), then returns
+	}()
+	if cfg.MetricsListen != "" {
+		if err := d.startMetrics(srvCtx, &wg, cfg, nw); err != nil {
+			return fmt.Errorf("daemon: %w", err)
+		}
+	}
 	logTraps(d.log, cfg)
 	if cfg.StatusListen != "" {
 		if err := d.startRemote(srvCtx, &wg, cs, cfg); err != nil {
@@ -139,6 +165,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return err
 		}
 		inherited = s.held()
+		prevMetrics := cfg.MetricsListen
 		d.mu.Lock()
 		d.cfg = rl.cfg
 		d.mu.Unlock()
@@ -146,6 +173,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.opts.Level.Set(cfg.Level())
 		d.traps.SetConfig(trapConfig(cfg))
 		logTraps(d.log, cfg)
+		d.hooks.SetConfig(notifyConfig(cfg))
+		if cfg.MetricsListen != prevMetrics {
+			d.log.Warn("metrics_listen changes take effect at the next start", "metrics_listen", cfg.MetricsListen)
+		}
 		d.log.Info("config reloaded; core restarted", "config", cfg.File, "kept_vips", len(inherited))
 	}
 }

@@ -47,6 +47,7 @@ func (s *syncBuf) String() string {
 }
 
 type labDaemon struct {
+	daemon *Daemon
 	name   string
 	host   *lab.Host
 	sock   string
@@ -129,7 +130,7 @@ func startLabDaemon(t *testing.T, l *lab.Lab, dir, self, peer string) *labDaemon
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ld := &labDaemon{name: self, host: h, sock: cfg.ControlSocket, cancel: cancel, done: make(chan error, 1), log: buf, reload: reload, file: file}
+	ld := &labDaemon{daemon: d, name: self, host: h, sock: cfg.ControlSocket, cancel: cancel, done: make(chan error, 1), log: buf, reload: reload, file: file}
 	go func() { ld.done <- d.Run(ctx) }()
 	select {
 	case <-ready:

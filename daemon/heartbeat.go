@@ -19,6 +19,46 @@ type pathRT struct {
 	carrier  bool
 	own      uint64 // our own frames heard back (loop only)
 	foreign  uint64
+	traffic  traffic
+}
+
+// traffic holds a path's byte counters once a second over the last
+// trafficSpan, for the bytes per second shown in status. Loop only.
+type traffic struct {
+	at         [trafficSpan + 1]time.Time
+	sent, recv [trafficSpan + 1]uint64
+	n, next    int
+}
+
+const trafficSpan = 10 // samples (seconds) a rate spans
+
+// sample records c at now if a second has passed since the last sample.
+func (t *traffic) sample(now time.Time, c *transport.Counters) {
+	if t.n > 0 {
+		last := (t.next + len(t.at) - 1) % len(t.at)
+		if now.Sub(t.at[last]) < time.Second {
+			return
+		}
+	}
+	snap := c.Snapshot()
+	t.at[t.next], t.sent[t.next], t.recv[t.next] = now, snap.BytesSent, snap.BytesRecv
+	t.next = (t.next + 1) % len(t.at)
+	t.n = min(t.n+1, len(t.at))
+}
+
+// rates is bytes per second sent and received from the oldest sample to c
+// now; 0, 0 before the first second.
+func (t *traffic) rates(now time.Time, c *transport.Counters) (sent, recv float64) {
+	if t.n == 0 {
+		return 0, 0
+	}
+	old := (t.next + len(t.at) - t.n) % len(t.at)
+	dt := now.Sub(t.at[old]).Seconds()
+	if dt < 1 {
+		return 0, 0
+	}
+	snap := c.Snapshot()
+	return float64(snap.BytesSent-t.sent[old]) / dt, float64(snap.BytesRecv-t.recv[old]) / dt
 }
 
 type echo struct {
@@ -137,6 +177,22 @@ func (s *session) beat(now time.Time) {
 		rt.next = now.Add(rt.interval)
 		s.send(rt, b)
 	}
+	for _, rt := range s.paths {
+		if rt.ctr != nil {
+			rt.traffic.sample(now, rt.ctr)
+		}
+	}
+}
+
+// beatEarly is beat on a peer's arrival. The next heartbeat is then due a
+// little over an interval later, so that it stays behind the peer's next
+// frame and goes out on its arrival too instead of racing it: of two nodes,
+// one sends on its timer and the other in phase with it, each send sharing
+// a wake-up with a read. Sends stay at least half an interval apart, and at
+// most interval + interval/8 apart (once, after the peer stops).
+func (s *session) beatEarly(now time.Time) {
+	s.beat(now)
+	s.nextBeat = now.Add(s.cfg.Timers.Interval + s.cfg.Timers.Interval/8)
 }
 
 // sendAll seals one frame and sends it on every open path now.
@@ -174,20 +230,25 @@ func (s *session) send(rt *pathRT, b []byte) {
 	}
 }
 
-// seal builds our frame from the core's advert.
+// seal builds our frame from the core's advert. The frame's lists and the
+// sealed bytes are the session's, reused by the next seal: the paths copy
+// or send them before Send returns.
 func (s *session) seal(kind transport.Kind, c *transport.Control) ([]byte, error) {
 	adv := s.core.Advert()
 	now := time.Now()
 	s.seq++
-	f := transport.Frame{
+	f := &s.out
+	*f = transport.Frame{
 		Kind:        kind,
 		Node:        s.cfg.Node,
 		Epoch:       s.epoch,
 		Seq:         s.seq,
 		SentAt:      now.UnixMicro(),
 		Interval:    s.cfg.Timers.Interval,
-		Fingerprint: s.cfg.Fingerprint(),
+		Fingerprint: s.fingerprint,
 		Control:     c,
+		Views:       f.Views[:0],
+		Services:    f.Services[:0],
 	}
 	for _, v := range adv.Views {
 		pv := transport.PathView{Peer: v.Peer, Path: v.Path, Up: v.Up}
@@ -200,7 +261,11 @@ func (s *session) seal(kind transport.Kind, c *transport.Control) ([]byte, error
 	for _, sv := range adv.Services {
 		f.Services = append(f.Services, transport.ServiceView{Name: sv.Name, State: uint8(sv.State), Priority: uint8(min(max(sv.Priority, 0), 255))})
 	}
-	return s.sealer.Seal(f)
+	b, err := s.sealer.AppendSeal(s.sealed[:0], *f)
+	if err == nil {
+		s.sealed = b
+	}
+	return b, err
 }
 
 // read runs per path: admit frames (auth, replay) and hand them to the loop.
@@ -241,12 +306,15 @@ func (s *session) heard(r rxFrame) {
 		}
 		return
 	}
+	s.peerFrame = true
 	at := pkt.At
 	if at.IsZero() {
 		at = time.Now()
 	}
 	s.echo[[2]string{f.Node, pkt.Path}] = echo{seq: f.Seq, sentAt: f.SentAt, at: at}
+	changed := false // the peer's advertised states moved: an owner may have changed
 	if r, ok := s.remote[f.Node]; !ok || f.Epoch > r.epoch || f.Epoch == r.epoch && f.Seq > r.seq {
+		changed = advertChanged(r.svcs, f.Services)
 		s.remote[f.Node] = remoteSvcs{epoch: f.Epoch, seq: f.Seq, svcs: f.Services}
 	}
 	for _, v := range f.Views {
@@ -259,6 +327,8 @@ func (s *session) heard(r rxFrame) {
 	h := quorum.Heard{
 		At: at, Peer: f.Node, Path: pkt.Path, Epoch: f.Epoch, Seq: f.Seq,
 		Interval: f.Interval, Fingerprint: f.Fingerprint,
+		Views:    make([]quorum.View, 0, len(f.Views)),
+		Services: make([]quorum.ServiceState, 0, len(f.Services)),
 	}
 	for _, v := range f.Views {
 		h.Views = append(h.Views, quorum.View{Peer: v.Peer, Path: v.Path, Up: v.Up})
@@ -279,6 +349,9 @@ func (s *session) heard(r rxFrame) {
 	// refused by the core.
 	h.Received = at
 	s.step(time.Now(), h)
+	if changed {
+		s.trackOwners(s.lastAt)
+	}
 }
 
 // link handles a carrier change of one of our paths.
@@ -299,7 +372,7 @@ func (s *session) link(ev transport.LinkEvent) {
 			if !ev.Up {
 				reason = "no carrier on " + sc.Interface
 			}
-			s.step(now, quorum.Health{At: now, Service: name, OK: ev.Up, Reason: reason})
+			s.carrierChanged(now, name, ev.Up, reason)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/failover-ha/failover/daemon/check"
 	"github.com/failover-ha/failover/daemon/client"
 	"github.com/failover-ha/failover/daemon/config"
 	"github.com/failover-ha/failover/quorum"
@@ -35,6 +36,10 @@ type session struct {
 	echo   map[[2]string]echo // (peer, path) -> last frame heard
 	remote map[string]remoteSvcs
 
+	fingerprint uint32          // cfg.Fingerprint(), sent in every frame
+	out         transport.Frame // the frame seal builds (lists reused)
+	sealed      []byte          // the bytes seal returns (reused)
+
 	rx     chan rxFrame      // from path readers
 	events chan quorum.Event // probe results
 	links  chan transport.LinkEvent
@@ -43,6 +48,7 @@ type session struct {
 	wg     sync.WaitGroup
 
 	nextBeat   time.Time
+	peerFrame  bool // a peer's frame was fed to the core since the last timers()
 	alarms     []client.Alarm
 	shutdown   bool
 	ackSeen    bool
@@ -52,20 +58,24 @@ type session struct {
 	lastAt     time.Time            // time of the last event fed to the core
 	stall      stallState           // the loop's absences (stall.go)
 	logs       logLimits            // rate limits of repeating log lines (lograte.go)
+
+	checks *check.Scheduler      // the services' health checks (health.go)
+	health map[string]*svcHealth // per service: carrier and checks, summed for the core
 }
 
 func newSession(d *Daemon, cfg *config.Config, nw *Net, inherited map[string]bool, first bool) (*session, error) {
 	now := time.Now()
 	s := &session{
 		d: d, cfg: cfg, log: d.log, nw: nw,
-		byName: map[string]*pathRT{},
-		svcs:   map[string]*svcRT{},
-		echo:   map[[2]string]echo{},
-		remote: map[string]remoteSvcs{},
-		rx:     make(chan rxFrame, 256),
-		events: make(chan quorum.Event, 64),
-		links:  make(chan transport.LinkEvent, 64),
-		epoch:  uint64(now.UnixMicro()),
+		byName:      map[string]*pathRT{},
+		svcs:        map[string]*svcRT{},
+		echo:        map[[2]string]echo{},
+		remote:      map[string]remoteSvcs{},
+		rx:          make(chan rxFrame, 256),
+		events:      make(chan quorum.Event, 64),
+		links:       make(chan transport.LinkEvent, 64),
+		epoch:       uint64(now.UnixMicro()),
+		fingerprint: cfg.Fingerprint(),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
@@ -100,6 +110,9 @@ func newSession(d *Daemon, cfg *config.Config, nw *Net, inherited map[string]boo
 		"interval", cfg.Timers.Interval, "deadtime", cfg.Timers.Deadtime, "startup", cfg.Timers.Startup, "epoch", s.epoch)
 
 	s.openServices(inherited, now)
+	if err := s.openChecks(); err != nil {
+		return nil, err
+	}
 	s.openPaths()
 	return s, nil
 }
@@ -108,8 +121,9 @@ func newSession(d *Daemon, cfg *config.Config, nw *Net, inherited map[string]boo
 func (s *session) run(ctx context.Context) (err error) {
 	defer s.close()
 	s.startReaders()
+	s.startChecks()
 
-	timer := time.NewTimer(0)
+	timer := newWakeTimer()
 	defer timer.Stop()
 	if s.ready != nil {
 		s.ready()
@@ -125,7 +139,7 @@ func (s *session) run(ctx context.Context) (err error) {
 		if s.shutdown && deadline.Before(wake) {
 			wake = deadline
 		}
-		timer.Reset(time.Until(wake))
+		timer.Reset(wake)
 		select {
 		case <-done:
 			done = nil
@@ -136,6 +150,7 @@ func (s *session) run(ctx context.Context) (err error) {
 			s.step(now, quorum.Shutdown{At: now})
 		case r := <-s.rx:
 			s.heard(r)
+			s.drain()
 		case ev := <-s.links:
 			s.link(ev)
 		case ev := <-s.events:
@@ -147,13 +162,29 @@ func (s *session) run(ctx context.Context) (err error) {
 			if err := s.reload(); err != nil {
 				return err
 			}
-		case <-timer.C:
+		case <-timer.wake():
+			timer.fired()
+			s.drain()
 		}
 		now = time.Now()
 		if !now.Before(s.core.NextDeadline()) {
 			s.step(now, quorum.Tick{At: now})
 		}
 		s.timers(now)
+		s.d.systemd.turn(now, s.core, s.cfg.Timers.Startup, s.shutdown)
+	}
+}
+
+// drain feeds every frame the readers have queued to the core, so that
+// frames that arrived together cost one pass of the loop.
+func (s *session) drain() {
+	for {
+		select {
+		case r := <-s.rx:
+			s.heard(r)
+		default:
+			return
+		}
 	}
 }
 
@@ -171,11 +202,19 @@ func (s *session) nextWake(now time.Time) time.Time {
 	return w
 }
 
-// timers sends due heartbeats and refreshes owned VIPs.
+// timers sends due heartbeats and refreshes owned VIPs. A heartbeat due
+// within half an interval goes out early when a peer's frame was just read:
+// the send shares the read's wake-up, and the peer's next frames, a whole
+// interval later, pull the next one along (see beatEarly).
 func (s *session) timers(now time.Time) {
 	s.guardStall()
 	s.flushLogs(now)
-	if !now.Before(s.nextBeat) {
+	early := s.peerFrame && now.Before(s.nextBeat) && !now.Before(s.nextBeat.Add(-s.cfg.Timers.Interval/2))
+	s.peerFrame = false
+	switch {
+	case early:
+		s.beatEarly(now)
+	case !now.Before(s.nextBeat):
 		s.beat(now)
 	}
 	s.refresh(now)
@@ -212,6 +251,7 @@ func (s *session) do(now time.Time, acts []quorum.Action) {
 	}()
 	for _, a := range acts {
 		s.trap(a)
+		s.d.systemd.saw(a)
 		switch a := a.(type) {
 		case quorum.AddVIP:
 			s.add(now, a.Service)
@@ -257,6 +297,7 @@ func (s *session) do(now time.Time, acts []quorum.Action) {
 			s.log.Warn("unknown action from the core", "action", fmt.Sprintf("%T", a))
 		}
 	}
+	s.observe(now, acts)
 }
 
 // alarm logs a and keeps it for status (the last 50).
@@ -322,6 +363,7 @@ func (s *session) reload() error {
 		s.d.mu.Unlock()
 		s.d.opts.Level.Set(nc.Level())
 		s.cfg = nc
+		s.fingerprint = nc.Fingerprint()
 		s.log.Info("config reloaded", "config", file, "log_level", nc.LogLevel)
 		return nil
 	}

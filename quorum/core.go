@@ -112,6 +112,7 @@ type service struct {
 	since  time.Time
 
 	opFail     bool
+	drop       int // priority lowered by failing weight checks (Weight)
 	healthBad  bool
 	healthWhy  string
 	carrierBad bool   // service NIC: no carrier, flapping or settling (nics)
@@ -197,6 +198,12 @@ func (c *Core) Step(ev Event) ([]Action, error) {
 				s.clearWhy += ": " + e.Reason
 			}
 		}
+	case Weight:
+		s := c.bySvc[e.Service]
+		if e.Drop != s.drop {
+			s.drop = e.Drop
+			c.emit(SendHeartbeat{}) // our advertised priority changed
+		}
 	case Command:
 		s := c.bySvc[e.Service]
 		s.opFail = e.Op == OpFail
@@ -268,6 +275,14 @@ func (c *Core) check(ev Event) error {
 		return nil
 	case Health:
 		return svc(e.Service)
+	case Weight:
+		if err := svc(e.Service); err != nil {
+			return err
+		}
+		if e.Drop < 0 {
+			return fmt.Errorf("quorum: weight %d for %q: negative drop: %w", e.Drop, e.Service, ErrUnexpected)
+		}
+		return nil
 	case Command:
 		if err := svc(e.Service); err != nil {
 			return err
@@ -426,7 +441,10 @@ func (c *Core) mismatch(p *peer) {
 		if !ok {
 			continue
 		}
-		if want := s.spec.Priorities[p.name]; adv.Priority != want {
+		// Weights only lower a priority: a peer advertising less than we
+		// configured may have failing weight checks (a different config is
+		// caught by the fingerprint); more is a mismatch.
+		if want := s.spec.Priorities[p.name]; adv.Priority > want {
 			ms = append(ms, Mismatch{Peer: p.name, Key: "services." + s.spec.Name + ".priority",
 				Ours: fmt.Sprint(want), Theirs: fmt.Sprint(adv.Priority)})
 		}
@@ -707,10 +725,26 @@ func (c *Core) live(p *peer) bool {
 	return p.heard && p.state != PeerDead && p.state != PeerUnknown
 }
 
+// prio is node n's priority for s as the core ranks it: ours lowered by
+// our failing weight checks; a peer's as it advertises it, which its own
+// weights may have lowered, but never above what we configured for it.
+func (c *Core) prio(s *service, n string) int {
+	base := s.spec.Priorities[n]
+	if n == c.cfg.Self {
+		return max(base-s.drop, 0)
+	}
+	if p := c.byPeer[n]; p != nil {
+		if adv, ok := p.services[s.spec.Name]; ok {
+			return max(min(adv.Priority, base), 0)
+		}
+	}
+	return base
+}
+
 // outranks reports whether node a ranks above node b for s: higher priority,
 // then the smaller name.
-func outranks(s *service, a, b string) bool {
-	pa, pb := s.spec.Priorities[a], s.spec.Priorities[b]
+func (c *Core) outranks(s *service, a, b string) bool {
+	pa, pb := c.prio(s, a), c.prio(s, b)
 	if pa != pb {
 		return pa > pb
 	}
@@ -722,14 +756,14 @@ func (c *Core) failed(s *service) bool {
 }
 
 func (c *Core) selfEligible(s *service) bool {
-	return !c.failed(s) && !c.isolated && !c.shutdown && s.spec.Priorities[c.cfg.Self] > 0
+	return !c.failed(s) && !c.isolated && !c.shutdown && c.prio(s, c.cfg.Self) > 0
 }
 
 // best returns the highest-ranked eligible node for s, skipping skip.
 func (c *Core) best(s *service, skip string) string {
 	best := ""
 	consider := func(n string) {
-		if n != skip && (best == "" || outranks(s, n, best)) {
+		if n != skip && (best == "" || c.outranks(s, n, best)) {
 			best = n
 		}
 	}
@@ -738,7 +772,7 @@ func (c *Core) best(s *service, skip string) string {
 	}
 	for _, p := range c.peers {
 		adv, ok := p.services[s.spec.Name]
-		if c.live(p) && ok && adv.State != StateFail && s.spec.Priorities[p.name] > 0 {
+		if c.live(p) && ok && adv.State != StateFail && c.prio(s, p.name) > 0 {
 			consider(p.name)
 		}
 	}
@@ -754,7 +788,7 @@ func (c *Core) holders(s *service) []*peer {
 		}
 	}
 	slices.SortFunc(hs, func(a, b *peer) int {
-		if outranks(s, a.name, b.name) {
+		if c.outranks(s, a.name, b.name) {
 			return -1
 		}
 		return 1
@@ -869,9 +903,9 @@ func (c *Core) step(s *service) {
 		}
 	case StateUp:
 		for _, h := range hs {
-			if outranks(s, h.name, c.cfg.Self) || !c.hearsUs(h) {
+			if c.outranks(s, h.name, c.cfg.Self) || !c.hearsUs(h) {
 				why := fmt.Sprintf("split brain: %s also holds %s and outranks us; yielding", h.name, name)
-				if !outranks(s, h.name, c.cfg.Self) {
+				if !c.outranks(s, h.name, c.cfg.Self) {
 					why = fmt.Sprintf("split brain: %s also holds %s and does not hear us; yielding", h.name, name)
 				}
 				c.emit(Alarm{Service: name, Peer: h.name, Text: why})
@@ -896,7 +930,10 @@ func (c *Core) step(s *service) {
 		}
 		if len(hs) > 0 {
 			h := hs[0]
-			if s.spec.Failback && outranks(s, c.cfg.Self, h.name) && c.hearsUs(h) {
+			// Only the best-ranked node reclaims: two that both outrank the
+			// holder (a weight check lowered its priority) would both ask,
+			// and the holder would release to whichever asked first.
+			if s.spec.Failback && c.outranks(s, c.cfg.Self, h.name) && c.hearsUs(h) && c.best(s, "") == c.cfg.Self {
 				if s.failbackSince.IsZero() {
 					s.failbackSince = c.now
 				}
@@ -966,7 +1003,7 @@ func (c *Core) step(s *service) {
 			c.setState(s, StateRecover, "no longer eligible")
 		case len(hs) == 0:
 			c.setState(s, StateRecover, fmt.Sprintf("holder %s gone without a release", s.reclaimFrom))
-		case outranks(s, hs[0].name, c.cfg.Self):
+		case c.outranks(s, hs[0].name, c.cfg.Self):
 			c.setState(s, StateRecover, hs[0].name+" outranks us")
 		case !c.now.Before(s.reclaimResend):
 			s.reclaimFrom = hs[0].name
@@ -1087,7 +1124,7 @@ func (c *Core) control(p *peer, ctl Control) {
 		c.emit(Send{Control: Control{Op: CtlAck, Service: name, Target: p.name, Ref: c.nextRef()}})
 		c.emit(SendHeartbeat{})
 	case CtlReclaim:
-		if !outranks(s, p.name, c.cfg.Self) {
+		if !c.outranks(s, p.name, c.cfg.Self) {
 			c.emit(Alarm{Service: name, Peer: p.name, Text: fmt.Sprintf("%s asked for %s back but does not outrank us; ignored", p.name, name)})
 			return
 		}
@@ -1131,7 +1168,7 @@ func (c *Core) shutdownAll() {
 func (c *Core) Advert() Advert {
 	var a Advert
 	for _, s := range c.svcs {
-		a.Services = append(a.Services, ServiceState{Name: s.spec.Name, State: s.state, Priority: s.spec.Priorities[c.cfg.Self]})
+		a.Services = append(a.Services, ServiceState{Name: s.spec.Name, State: s.state, Priority: c.prio(s, c.cfg.Self)})
 	}
 	for _, p := range c.peers {
 		for _, l := range p.links {

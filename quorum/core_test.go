@@ -111,6 +111,8 @@ func TestBadInput(t *testing.T) {
 		{"unknown service health", Health{At: t0, Service: "vip9"}, ErrUnknownService},
 		{"unknown service command", Command{At: t0, Service: "vip9", Op: OpFail}, ErrUnknownService},
 		{"unknown op", Command{At: t0, Service: "vip1", Op: 7}, ErrUnexpected},
+		{"unknown service weight", Weight{At: t0, Service: "vip9", Drop: 10}, ErrUnknownService},
+		{"negative weight", Weight{At: t0, Service: "vip1", Drop: -1}, ErrUnexpected},
 		{"probed without probe", Probed{At: t0, Service: "vip1"}, ErrUnexpected},
 		{"probed unknown service", Probed{At: t0, Service: "vip9"}, ErrUnknownService},
 		{"time backwards", Tick{At: t0.Add(-time.Nanosecond)}, ErrTimeBackwards},
@@ -380,7 +382,7 @@ func TestStepAtStamps(t *testing.T) {
 	for _, ev := range []Event{
 		Tick{}, Heard{Peer: "n2", Path: "eth0", Epoch: 1, Seq: 9, Interval: ms(20)}, Link{Path: "eth1", Up: true},
 		Health{Service: "vip1", OK: true}, Command{Service: "vip1", Op: OpRecover},
-		Shutdown{},
+		Weight{Service: "vip1", Drop: 10}, Shutdown{},
 	} {
 		c := holder(t)
 		if _, err := c.StepAt(at, ev); err != nil {
@@ -396,5 +398,88 @@ func TestStepAtStamps(t *testing.T) {
 	}
 	if _, err := holder(t).StepAt(at, nil); err == nil {
 		t.Error("StepAt(nil) accepted")
+	}
+}
+
+// TestWeight: a Weight lowers our priority as we advertise and rank it,
+// never below 0; a change is sent at once, a repeat is not.
+func TestWeight(t *testing.T) {
+	c := holder(t) // n1 (100) holds vip1; n2 (50) in recover
+	at := t0.Add(ms(700))
+	for _, tc := range []struct {
+		drop      int
+		priority  int
+		heartbeat bool // a SendHeartbeat among the actions
+	}{
+		{0, 100, false},
+		{30, 70, true},
+		{30, 70, false},
+		{49, 51, true},
+		{250, 0, true},
+		{0, 100, true},
+	} {
+		acts := mustStep(t, c, Weight{At: at, Service: "vip1", Drop: tc.drop})
+		at = at.Add(ms(1))
+		sent := false
+		for _, a := range acts {
+			if _, ok := a.(SendHeartbeat); ok {
+				sent = true
+			}
+		}
+		if sent != tc.heartbeat {
+			t.Errorf("drop %d: heartbeat sent %v, want %v (%v)", tc.drop, sent, tc.heartbeat, acts)
+		}
+		if got := c.Advert().Services[0].Priority; got != tc.priority {
+			t.Errorf("drop %d: advertised priority %d, want %d", tc.drop, got, tc.priority)
+		}
+		st := c.Status().Services[0]
+		if st.Priority != tc.priority || st.Drop != tc.drop {
+			t.Errorf("drop %d: status priority %d drop %d, want %d %d", tc.drop, st.Priority, st.Drop, tc.priority, tc.drop)
+		}
+		// The holder keeps the service whatever its own weight: a better
+		// node must reclaim it (n2, 50, does not outrank 51 or more).
+		if st.State != StateUp {
+			t.Errorf("drop %d: state %v, want up", tc.drop, st.State)
+		}
+	}
+}
+
+// TestWeightedPeerRanking: we rank a peer by the priority it advertises
+// (lowered by its weights), never above what we configured for it.
+func TestWeightedPeerRanking(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		adv      int // n1's advertised priority (configured 100)
+		reclaim  bool
+		mismatch bool
+	}{
+		{"holder at its priority", 100, false, false},
+		{"holder weighted below us", 40, true, false},
+		{"holder weighted to our priority: the smaller name wins", 50, false, false},
+		{"holder advertising more than configured", 120, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustNew(t, twoNodeConfig("n2")) // n2 (50); failback delay 1s
+			views := []View{{Peer: "n2", Path: "eth0", Up: true}, {Peer: "n2", Path: "eth1", Up: true}, {Peer: "n2", Path: "serial0", Up: true}}
+			var acts []Action
+			for i := range 30 { // 3s of heartbeats from n1 holding vip1
+				for j, p := range []string{"eth0", "eth1", "serial0"} {
+					acts = append(acts, mustStep(t, c, Heard{At: t0.Add(ms(100*i + j)), Peer: "n1", Path: p, Epoch: 1, Seq: uint64(i + 1), Interval: ms(100),
+						Services: []ServiceState{{Name: "vip1", State: StateUp, Priority: tc.adv}}, Views: views})...)
+				}
+			}
+			reclaimed := false
+			for _, a := range acts {
+				if sc, ok := a.(StateChanged); ok && sc.To == StateReclaim {
+					reclaimed = true
+				}
+			}
+			if reclaimed != tc.reclaim {
+				t.Errorf("reclaimed %v, want %v", reclaimed, tc.reclaim)
+			}
+			if got := len(c.Status().Mismatches) > 0; got != tc.mismatch {
+				t.Errorf("mismatch %v, want %v: %v", got, tc.mismatch, c.Status().Mismatches)
+			}
+		})
 	}
 }

@@ -2,8 +2,9 @@
 // each peer is alive and what each service (each virtual IP) does next.
 //
 // The core never touches a socket, a clock, a goroutine, a logger or a
-// random source. The shell feeds it events (Heard, Link, Health, Command,
-// Probed, Shutdown, Stalled, Tick), each carrying its own time, through Core.Step,
+// random source. The shell feeds it events (Heard, Link, Health, Weight,
+// Command, Probed, Shutdown, Stalled, Tick), each carrying its own time,
+// through Core.Step,
 // and carries out the actions Step returns, in order. The results of those
 // actions come back as events (a Probe as Probed). Replaying the same events
 // gives the same actions, which is how every scenario in testdata is tested.
@@ -40,6 +41,10 @@
 //     smaller name), the startup listen is over, the indoubt hold has passed
 //     (at least the longest path interval, whatever IndoubtHold says) and a
 //     Probe found nobody answering for the address.
+//   - A node ranks itself by its configured priority lowered by Weight (its
+//     failing weight checks), never below 0, and advertises that; it ranks
+//     a peer by what the peer advertises, never above what it configured
+//     for it. Only the best-ranked node reclaims from a holder it outranks.
 //   - Planned hand-over (operator fail, unhealthy service, shutdown) and
 //     reclaim are hand-offs: the holder emits RemoveVIP before it sends
 //     CtlRelease, and the taker emits AddVIP only on receiving it. The

@@ -120,6 +120,19 @@ type Health struct {
 	Reason  string
 }
 
+// Weight lowers this node's priority for a service by Drop while the
+// service's weight checks fail (keepalived's track_script weight): Drop is
+// the sum of the weights of the failing ones, and 0 restores the configured
+// priority. The lowered priority (never below 0) is what this node ranks
+// itself by and advertises, so its peers rank it the same way; a better
+// ranked node then takes the service as failback allows (it reclaims from a
+// holder it now outranks). A negative Drop is rejected.
+type Weight struct {
+	At      time.Time
+	Service string
+	Drop    int
+}
+
 // Command is an operator command for a service.
 type Command struct {
 	At      time.Time
@@ -151,6 +164,7 @@ func (e Heard) at() time.Time    { return e.At }
 func (e Link) at() time.Time     { return e.At }
 func (e Health) at() time.Time   { return e.At }
 func (e Command) at() time.Time  { return e.At }
+func (e Weight) at() time.Time   { return e.At }
 func (e Probed) at() time.Time   { return e.At }
 func (e Shutdown) at() time.Time { return e.At }
 func (e Stalled) at() time.Time  { return e.At }
@@ -160,6 +174,7 @@ func (e Heard) stamped(at time.Time) Event    { e.At = at; return e }
 func (e Link) stamped(at time.Time) Event     { e.At = at; return e }
 func (e Health) stamped(at time.Time) Event   { e.At = at; return e }
 func (e Command) stamped(at time.Time) Event  { e.At = at; return e }
+func (e Weight) stamped(at time.Time) Event   { e.At = at; return e }
 func (e Probed) stamped(at time.Time) Event   { e.At = at; return e }
 func (e Shutdown) stamped(at time.Time) Event { e.At = at; return e }
 func (e Stalled) stamped(at time.Time) Event  { e.At = at; return e }

@@ -39,7 +39,7 @@ func fuzzStep(t testing.TB, data []byte) {
 			op, arg := next(), next()
 			at = at.Add(time.Duration(int8(next())) * ms(10)) // may go back
 			var ev Event
-			switch op % 8 {
+			switch op % 9 {
 			case 0:
 				ev = Tick{At: at}
 			case 1:
@@ -62,6 +62,8 @@ func fuzzStep(t testing.TB, data []byte) {
 				ev = Shutdown{At: at}
 			case 7:
 				ev = nil
+			case 8:
+				ev = Weight{At: at, Service: svcs[arg%3], Drop: int(int8(next()))}
 			}
 			before := c.Status()
 			_, err := c.Step(ev)

@@ -103,7 +103,7 @@ func propertyRun(t *testing.T, seed uint64) bool {
 	pickSvc := func() string { return s.services[rng.IntN(len(s.services))].Name }
 	shutdown := map[*node]bool{}
 	for range 40 {
-		switch rng.IntN(14) {
+		switch rng.IntN(15) {
 		case 0, 1, 2:
 			d := ms(10 + rng.IntN(1500))
 			note("run %v", d)
@@ -169,6 +169,10 @@ func propertyRun(t *testing.T, seed uint64) bool {
 			note("run %v", d)
 			s.run(d)
 		case 12:
+			n, sv, drop := pick(), pickSvc(), 10*rng.IntN(8)
+			note("weight %s %s %d", n.name, sv, drop)
+			s.step(n, Weight{At: s.now, Service: sv, Drop: drop})
+		case 13:
 			n := pick()
 			switch {
 			case n.core == nil:
@@ -179,7 +183,7 @@ func propertyRun(t *testing.T, seed uint64) bool {
 				note("stall %s", n.name)
 				s.stall(n)
 			}
-		case 13:
+		case 14:
 			n, p := pick(), pickPath()
 			every := ms(50 + 50*rng.IntN(6))
 			k := 2 + rng.IntN(8)
@@ -218,6 +222,7 @@ func propertyRun(t *testing.T, seed uint64) bool {
 		}
 		for _, sv := range s.services {
 			s.step(n, Health{At: s.now, Service: sv.Name, OK: true})
+			s.step(n, Weight{At: s.now, Service: sv.Name, Drop: 0})
 			s.step(n, Command{At: s.now, Service: sv.Name, Op: OpRecover})
 		}
 	}

@@ -237,6 +237,13 @@ func runScript(t *testing.T, file, text string) {
 		case "health":
 			need(4)
 			s.step(nodeArg(f[1]), Health{At: s.now, Service: f[2], OK: f[3] == "ok", Reason: strings.Join(f[4:], " ")})
+		case "weight":
+			need(4)
+			drop, err := strconv.Atoi(f[3])
+			if err != nil {
+				fatalf("weight: %q: want a number", f[3])
+			}
+			s.step(nodeArg(f[1]), Weight{At: s.now, Service: f[2], Drop: drop})
 		case "cmd":
 			need(4)
 			op := map[string]Op{"fail": OpFail, "recover": OpRecover}[f[3]]

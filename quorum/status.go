@@ -51,8 +51,9 @@ type PathStatus struct {
 type ServiceStatus struct {
 	Name     string    `json:"name"`
 	State    State     `json:"state"`
-	Owner    string    `json:"owner"` // who holds it as far as we know; "" = nobody
-	Priority int       `json:"priority"`
+	Owner    string    `json:"owner"`          // who holds it as far as we know; "" = nobody
+	Priority int       `json:"priority"`       // ours, lowered by Drop
+	Drop     int       `json:"drop,omitempty"` // lowered by failing weight checks (Weight)
 	Reason   string    `json:"reason"`
 	Since    time.Time `json:"since"`
 }
@@ -100,7 +101,7 @@ func (c *Core) Status() Status {
 		st.Paths = append(st.Paths, x)
 	}
 	for _, s := range c.svcs {
-		ss := ServiceStatus{Name: s.spec.Name, State: s.state, Priority: s.spec.Priorities[c.cfg.Self], Reason: s.reason, Since: s.since}
+		ss := ServiceStatus{Name: s.spec.Name, State: s.state, Priority: c.prio(s, c.cfg.Self), Drop: s.drop, Reason: s.reason, Since: s.since}
 		if s.state == StateUp {
 			ss.Owner = c.cfg.Self
 		} else if hs := c.holders(s); len(hs) > 0 {

@@ -72,3 +72,43 @@ func SealedBound(s FrameShape) int {
 	n += 1 + 1 + longest + 1 + target + countVarintLen // control: op, service, target, ref
 	return n + TagLen
 }
+
+// FrameCPU is what a daemon spends per heartbeat frame it sends or
+// receives, all in: the system calls, the kernel's UDP and veth work, the
+// wake-up, seal or open and the core's step. Measured in the lab (two
+// hosts, two UDP paths and a serial cable at the default 20 ms: ~5 ms of CPU
+// a second for ~250 frames a second; docs/benchmarks.md); real NICs cost
+// about the same per frame.
+const FrameCPU = 20 * time.Microsecond
+
+// CPUBudget is the most CPU a second the heartbeats of one daemon may cost
+// by FrameCPU: 5% of a core. The defaults cost a tenth of it; an interval
+// of 1 ms with two paths would cost 80 ms a second.
+const CPUBudget = 50 * time.Millisecond
+
+// MaxSerialInterval is the longest send interval a serial path may be
+// stretched to (SerialInterval). Its deadtime is 2.5 intervals and a peer
+// is dead only when every path is down, so a longer one would delay every
+// failover of a peer on that cable by seconds.
+const MaxSerialInterval = time.Second
+
+// SerialWireTime is how long frameBytes (sealed) take on a serial line at
+// baud (8N1). baud <= 0 means DefaultBaud.
+func SerialWireTime(baud, frameBytes int) time.Duration {
+	if baud <= 0 {
+		baud = DefaultBaud
+	}
+	bits := int64(SerialWireLen(frameBytes)) * 10
+	return time.Duration((bits*int64(time.Second) + int64(baud) - 1) / int64(baud))
+}
+
+// MinSerialBaud is the lowest standard line speed at which frames of
+// frameBytes stay within half the line at interval, 0 if none up to 4 Mbaud.
+func MinSerialBaud(frameBytes int, interval time.Duration) int {
+	for _, b := range []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1000000, 2000000, 4000000} {
+		if SerialInterval(b, frameBytes, interval) <= interval {
+			return b
+		}
+	}
+	return 0
+}

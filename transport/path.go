@@ -21,7 +21,8 @@ type Path interface {
 	// Name is the configured path name ("eth0", "serial0"); it is the key
 	// under which the decision core tracks the path.
 	Name() string
-	// Send transmits one sealed frame to every peer on this path.
+	// Send transmits one sealed frame to every peer on this path. It
+	// does not keep b after it returns (the caller reuses it).
 	Send(b []byte) error
 	// Recv blocks until a datagram or a complete serial frame arrives.
 	// The returned Packet's Data is owned by the caller.

@@ -149,6 +149,47 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// CheckHostAddrs checks the VIP against own, the addresses the interface
+// carries (as the kernel lists them, with their prefix lengths): the VIP must
+// not be one of them, its prefix must not cover one (a /16 VIP over the
+// host's 198.18.1.1/24 would swallow the host's own subnet), and an IPv4 VIP
+// needs an IPv4 address of the interface's own (ARP announcements are sent
+// from it). An address equal to the VIP with the VIP's prefix is a stale copy
+// of ours and is ignored; so are IPv6 link-local addresses. Every problem is
+// reported (errors.Join), each naming its key (vip, prefix, interface).
+// NewLinux calls it with the interface's addresses; "failover setup" with
+// the ones it detected.
+func (c Config) CheckHostAddrs(own []netip.Prefix) error {
+	var errs []error
+	vip := c.Addr
+	if !vip.IsValid() {
+		return nil
+	}
+	has4 := false
+	for _, p := range own {
+		if p == vip {
+			continue // a stale copy of ours
+		}
+		if p.Addr().Is4() {
+			has4 = true
+		}
+		if p.Addr().Is6() && p.Addr().IsLinkLocalUnicast() {
+			continue
+		}
+		switch {
+		case p.Addr() == vip.Addr():
+			errs = append(errs, fmt.Errorf("vip: %s is the interface's own address %s on %s", vip.Addr(), p, c.Interface))
+		case vip.Bits() != p.Bits() && vip.Masked().Contains(p.Addr()):
+			errs = append(errs, fmt.Errorf("vip: prefix: %s covers the interface's address %s on %s; use /%d or the same prefix as that address",
+				vip, p, c.Interface, vip.Addr().BitLen()))
+		}
+	}
+	if vip.Addr().Is4() && !has4 {
+		errs = append(errs, fmt.Errorf("vip: interface: %s has no IPv4 address of its own (ARP announcements need one)", c.Interface))
+	}
+	return errors.Join(errs...)
+}
+
 // validIfName checks an interface name as the kernel's dev_valid_name does.
 func validIfName(name string) error {
 	switch {

@@ -126,3 +126,45 @@ func TestDefaultConfigValid(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCheckHostAddrs(t *testing.T) {
+	host := []netip.Prefix{netip.MustParsePrefix("198.18.1.1/24"), netip.MustParsePrefix("fe80::1/64")}
+	tests := []struct {
+		name string
+		vip  string
+		own  []netip.Prefix
+		want []string // substrings, one per expected problem; nil = fine
+	}{
+		{"host route", "198.18.1.100/32", host, nil},
+		{"same subnet", "198.18.1.100/24", host, nil},
+		{"stale copy of ours", "198.18.1.100/32", append(host, netip.MustParsePrefix("198.18.1.100/32")), nil},
+		{"own address", "198.18.1.1/32", host, []string{"vip: 198.18.1.1 is the interface's own address 198.18.1.1/24 on eth0"}},
+		{"swallows the host", "198.18.1.100/16", host, []string{"vip: prefix: 198.18.1.100/16 covers the interface's address 198.18.1.1/24"}},
+		{"no ipv4", "198.18.1.100/32", host[1:], []string{"vip: interface: eth0 has no IPv4 address"}},
+		{"other subnet", "198.18.3.100/24", host, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig(netip.MustParsePrefix(tt.vip), "eth0")
+			err := c.CheckHostAddrs(tt.own)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("CheckHostAddrs = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("CheckHostAddrs = nil, want %q", tt.want)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != len(tt.want) {
+				t.Fatalf("CheckHostAddrs = %q, want %d problems %q", lines, len(tt.want), tt.want)
+			}
+			for i, w := range tt.want {
+				if !strings.Contains(lines[i], w) {
+					t.Errorf("problem %d = %q, want it to contain %q", i, lines[i], w)
+				}
+			}
+		})
+	}
+}

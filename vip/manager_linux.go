@@ -102,32 +102,13 @@ func (m *Linux) checkInterface() error {
 	if !m.cfg.Addr.IsValid() {
 		return nil
 	}
-	var errs []error
-	vip := m.cfg.Addr
-	has4 := false
+	var own []netip.Prefix
 	for _, a := range addrs {
-		p, ok := prefixOf(a)
-		if !ok || p == vip {
-			continue // a stale copy of ours
-		}
-		if p.Addr().Is4() {
-			has4 = true
-		}
-		if p.Addr().Is6() && p.Addr().IsLinkLocalUnicast() {
-			continue
-		}
-		switch {
-		case p.Addr() == vip.Addr():
-			errs = append(errs, fmt.Errorf("vip: %s is the interface's own address %s on %s", vip.Addr(), p, m.cfg.Interface))
-		case vip.Bits() != p.Bits() && vip.Masked().Contains(p.Addr()):
-			errs = append(errs, fmt.Errorf("vip: prefix: %s covers the interface's address %s on %s; use /%d or the same prefix as that address",
-				vip, p, m.cfg.Interface, vip.Addr().BitLen()))
+		if p, ok := prefixOf(a); ok {
+			own = append(own, p)
 		}
 	}
-	if vip.Addr().Is4() && !has4 {
-		errs = append(errs, fmt.Errorf("vip: interface: %s has no IPv4 address of its own (ARP announcements need one)", m.cfg.Interface))
-	}
-	return errors.Join(errs...)
+	return m.cfg.CheckHostAddrs(own)
 }
 
 // secondary reports whether the VIP becomes a secondary address: another

@@ -5,7 +5,15 @@
 //
 // SIGTERM or SIGINT hands the services over to a peer and exits; SIGHUP
 // re-reads the config file. An invalid config exits with status 2 and the
-// full list of problems.
+// full list of problems; a missing capability (CAP_NET_ADMIN, CAP_NET_RAW)
+// exits with status 3, naming it. Under systemd it speaks sd_notify and logs
+// for the journal (see daemon/systemd.go).
+//
+// failoverd runs its Go code on one processor (GOMAXPROCS=1) unless the
+// GOMAXPROCS environment variable says otherwise: the daemon's work is a
+// few microseconds per frame, and with a second processor the runtime wakes
+// an idle thread whenever a goroutine becomes ready, which more than doubled
+// its idle wake-ups in the lab (docs/benchmarks.md).
 package main
 
 import (
@@ -17,6 +25,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/failover-ha/failover/daemon"
@@ -24,6 +33,9 @@ import (
 )
 
 func main() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -35,7 +47,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: failoverd [--config FILE] [--check]\n\n"+
 			"failoverd keeps the cluster's virtual IPs alive on one host.\n"+
-			"SIGTERM hands the services over and exits; SIGHUP reloads the config.\n\n")
+			"SIGTERM hands the services over and exits; SIGHUP reloads the config.\n\n"+
+			"Under systemd (Type=notify, see failoverd.service) it sends READY=1 once its\n"+
+			"paths are open, the startup listen is over and its services are decided,\n"+
+			"STATUS= with the service and peer states, and watchdog pings from its loop\n"+
+			"(WatchdogSec=). Under the journal its log lines carry the journal's\n"+
+			"priority and no time stamp of their own.\n\n"+
+			"Exit status: 0 stopped (services handed over), 1 failed, 2 invalid config,\n"+
+			"3 missing capability (it needs CAP_NET_ADMIN and CAP_NET_RAW).\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -66,7 +85,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	level := new(slog.LevelVar)
 	hopts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler = slog.NewTextHandler(stderr, hopts)
-	if cfg.LogFormat == "json" {
+	switch {
+	case daemon.UnderJournal(stderr):
+		h = daemon.JournalHandler(stderr, cfg.LogFormat == "json", hopts)
+	case cfg.LogFormat == "json":
 		h = slog.NewJSONHandler(stderr, hopts)
 	}
 	log := slog.New(h)
@@ -91,6 +113,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if err := d.Run(ctx); err != nil {
+		if errors.Is(err, daemon.ErrMissingCapability) {
+			log.Error("failoverd not started", "reason", err.Error())
+			return 3
+		}
 		log.Error("failoverd stopped", "reason", err.Error())
 		return 1
 	}

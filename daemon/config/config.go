@@ -28,6 +28,10 @@ type Config struct {
 	Paths          []PathConfig
 	Services       []ServiceConfig
 	SNMP           SNMPConfig
+	Notify         []string      // argv run on every service state change ("" = none)
+	NotifyFIFO     string        // a FIFO to write one line per change to ("" = none)
+	NotifyTimeout  time.Duration // a hook still running after this is killed
+	MetricsListen  string        // TCP "addr:port" of /metrics, / and /status.json ("" = off)
 }
 
 // Timers are the failure detector and state machine timings.
@@ -79,6 +83,8 @@ type ServiceConfig struct {
 	AnnounceInterval time.Duration
 	AnnounceRefresh  time.Duration
 	ProbeWindow      time.Duration
+	Checks           []CheckConfig // [[service.check]]
+	Notify           []string      // argv run on every change of this service
 }
 
 // DefaultPort is the UDP heartbeat port unless a path says otherwise.
@@ -94,6 +100,11 @@ func Default() Config {
 		LogFormat: "text",
 		// State changes are info; per-heartbeat detail is debug.
 		LogLevel: "info",
+		// 10s: a hook that reloads a proxy may take seconds; one that hangs
+		// is killed before the changes behind it pile up.
+		NotifyTimeout: 10 * time.Second,
+		// Off: nothing listens unless asked (the example binds loopback).
+		MetricsListen: "",
 		Timers: Timers{
 			// 50 heartbeats a second per path cost ~5 kB/s and let deadtime be 100ms.
 			Interval: 20 * time.Millisecond,

@@ -29,19 +29,7 @@ func (c *Config) SendInterval(p PathConfig) time.Duration {
 	if p.Kind != "serial" || tick <= 0 {
 		return tick
 	}
-	shape := transport.FrameShape{Node: c.Node}
-	for _, pc := range c.Paths {
-		for _, n := range c.PathPeers(pc) {
-			shape.Views = append(shape.Views, [2]string{n, pc.Name})
-		}
-	}
-	for _, sc := range c.Services {
-		shape.Services = append(shape.Services, sc.Name)
-	}
-	for _, pe := range c.Peers {
-		shape.Targets = append(shape.Targets, pe.Name)
-	}
-	d := transport.SerialInterval(p.Baud, transport.SealedBound(shape), tick)
+	d := transport.SerialInterval(p.Baud, transport.SealedBound(c.frameShape()), tick)
 	n := (d + tick - 1) / tick
 	return n * tick
 }
@@ -95,4 +83,36 @@ func (c *Config) Core() quorum.Config {
 		qc.Services = append(qc.Services, svc)
 	}
 	return qc
+}
+
+// FrameRate is how many heartbeat frames a second this node sends and
+// receives at idle: on each path one per send interval out, and one per
+// send interval in from every peer on it.
+func (c *Config) FrameRate() float64 {
+	var n float64
+	for _, p := range c.Paths {
+		iv := c.SendInterval(p)
+		if iv <= 0 {
+			continue
+		}
+		n += float64(1+len(c.PathPeers(p))) * float64(time.Second) / float64(iv)
+	}
+	return n
+}
+
+// frameShape is the shape of the largest frame this node sends.
+func (c *Config) frameShape() transport.FrameShape {
+	shape := transport.FrameShape{Node: c.Node}
+	for _, pc := range c.Paths {
+		for _, n := range c.PathPeers(pc) {
+			shape.Views = append(shape.Views, [2]string{n, pc.Name})
+		}
+	}
+	for _, sc := range c.Services {
+		shape.Services = append(shape.Services, sc.Name)
+	}
+	for _, pe := range c.Peers {
+		shape.Targets = append(shape.Targets, pe.Name)
+	}
+	return shape
 }

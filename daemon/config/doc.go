@@ -4,13 +4,17 @@
 // translation into the core's terms.
 //
 // Load reads one file; Parse does the same on bytes. Default, DefaultPath,
-// DefaultService and DefaultSNMP hold the defaults, each with its reason.
+// DefaultService, DefaultCheck and DefaultSNMP hold the defaults, each with
+// its reason.
 // Every problem in a file is reported at once (errors.Join of *Problem), each
 // as "file:line: key: what is wrong"; unknown keys are rejected with a
 // suggestion, and cross-field sense is checked (deadtime > 2 x interval,
 // every peer on a path, priorities name known nodes, the VIP is nobody's
-// host address, the service NIC carries a UDP path). CheckKeyFile checks the
-// key file a config names.
+// host address, the service NIC carries a UDP path, a [[service.check]] has
+// a known kind and the target or command it needs, and the weights of a
+// service's checks cannot make this node's priority negative). Checks,
+// notify hooks and metrics_listen are this node's own: they are not in the
+// Fingerprint peers compare. CheckKeyFile checks the key file a config names.
 //
 // Core turns a Config into the quorum.Config the core runs on; SendInterval
 // and PathDeadtime give a path's own timing (a serial line may be stretched

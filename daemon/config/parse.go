@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +70,10 @@ type rawConfig struct {
 	Path           []rawPath    `toml:"path"`
 	Service        []rawService `toml:"service"`
 	SNMP           rawSNMP      `toml:"snmp"`
+	Notify         []string     `toml:"notify"`
+	NotifyFIFO     string       `toml:"notify_fifo"`
+	NotifyTimeout  *string      `toml:"notify_timeout"`
+	MetricsListen  string       `toml:"metrics_listen"`
 }
 
 type rawTimers struct {
@@ -111,6 +116,8 @@ type rawService struct {
 	AnnounceInterval *string        `toml:"announce_interval"`
 	AnnounceRefresh  *string        `toml:"announce_refresh"`
 	ProbeWindow      *string        `toml:"probe_window"`
+	Check            []rawCheck     `toml:"check"`
+	Notify           []string       `toml:"notify"`
 }
 
 // keyIndex maps keys to the line they are defined on. Keys of arrays of
@@ -139,14 +146,24 @@ var (
 func indexKeys(data []byte) *keyIndex {
 	ix := &keyIndex{line: map[string]int{}}
 	count := map[string]int{}
+	cur := map[string]string{} // array of tables -> its current element ("service" -> "service.1")
 	prefix, plain := "", ""
 	for i, ln := range strings.Split(string(data), "\n") {
 		n := i + 1
 		if m := reArrayTable.FindStringSubmatch(ln); m != nil {
 			name := m[1]
-			prefix = name + "." + strconv.Itoa(count[name])
+			// A nested array ([[service.check]]) counts per element of
+			// its parent: "service.1.check.0".
+			base := name
+			if j := strings.LastIndex(name, "."); j > 0 {
+				if parent, ok := cur[name[:j]]; ok {
+					base = parent + "." + name[j+1:]
+				}
+			}
+			prefix = base + "." + strconv.Itoa(count[base])
 			plain = name
-			count[name]++
+			count[base]++
+			cur[name] = prefix
 			ix.line[prefix] = n
 			continue
 		}
@@ -315,7 +332,7 @@ var knownKeys = []string{
 // suggest names a known key one edit or transposition away, for typos.
 func suggest(k string) string {
 	best, bestD := "", 3
-	for _, c := range knownKeys {
+	for _, c := range slices.Concat(knownKeys, checkKeys) {
 		if d := editDistance(k, c); d < bestD {
 			best, bestD = c, d
 		}
@@ -444,8 +461,12 @@ func (p *parser) build(r *rawConfig) *Config {
 		if rs.AnnounceCount != nil {
 			sc.AnnounceCount = *rs.AnnounceCount
 		}
+		sc.Notify = rs.Notify
+		p.buildChecks(k, &sc, rs.Check)
 		c.Services = append(c.Services, sc)
 	}
+	c.Notify, c.NotifyFIFO, c.MetricsListen = r.Notify, r.NotifyFIFO, r.MetricsListen
+	p.duration("notify_timeout", r.NotifyTimeout, &c.NotifyTimeout)
 	c.SNMP = p.snmp(&r.SNMP, c.Node)
 	return &c
 }

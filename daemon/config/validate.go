@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -15,14 +17,26 @@ var reName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-]*$`)
 const maxNameLen = 32
 
 func (p *parser) name(key, what, v string) {
+	if v == "" {
+		p.problem(key, "missing: the %s's name", what)
+	} else if err := CheckName(v); err != nil {
+		p.problem(key, "%v", err)
+	}
+}
+
+// CheckName reports why v cannot be a cluster, node, peer or path name
+// (empty, longer than 32 bytes, or not letters, digits, '.', '_' and '-'),
+// in the words a config problem uses; nil if it can.
+func CheckName(v string) error {
 	switch {
 	case v == "":
-		p.problem(key, "missing: the %s's name", what)
+		return errors.New("empty")
 	case len(v) > maxNameLen:
-		p.problem(key, "%q is longer than %d bytes", v, maxNameLen)
+		return fmt.Errorf("%q is longer than %d bytes", v, maxNameLen)
 	case !reName.MatchString(v):
-		p.problem(key, "%q: use letters, digits, '.', '_' and '-'", v)
+		return fmt.Errorf("%q: use letters, digits, '.', '_' and '-'", v)
 	}
+	return nil
 }
 
 // validate checks single values and cross-field sense.
@@ -231,8 +245,11 @@ func (p *parser) validate(c *Config) {
 		if s.AnnounceRefresh != 0 && s.AnnounceRefresh < time.Second {
 			p.problem(k+".announce_refresh", "%s is under 1s (\"0s\" turns refresh off)", s.AnnounceRefresh)
 		}
+		p.validateChecks(c, k, s)
 	}
+	p.validateNotify(c)
 	if len(c.Services) > 32 {
 		p.problem("service", "%d services; a heartbeat carries at most 32", len(c.Services))
 	}
+	p.budget(c)
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -36,56 +35,28 @@ func (s *series) stats() (median, lo, hi time.Duration) {
 	return median, v[0], v[n-1]
 }
 
-// procUsage is a process's CPU time (all threads) and resident memory.
-type procUsage struct {
-	cpu time.Duration
-	rss int64 // bytes
-}
-
-func readUsage(pid int) (procUsage, error) {
-	var u procUsage
-	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
-	if err != nil || len(tasks) == 0 {
-		return u, fmt.Errorf("reading /proc/%d/task: no tasks", pid)
-	}
-	for _, t := range tasks {
-		b, err := os.ReadFile(t)
-		if err != nil {
-			continue // the thread exited
-		}
-		f := strings.Fields(string(b))
-		if len(f) > 0 {
-			ns, _ := strconv.ParseInt(f[0], 10, 64)
-			u.cpu += time.Duration(ns)
-		}
-	}
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return u, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			u.rss = kb * 1024
-		}
-	}
-	return u, nil
-}
-
 func labBench(ctx context.Context, r *runner, c *command, args []string) error {
 	fs := r.flags(c)
-	n := fs.Int("n", 20, "runs of each measurement")
-	idle := fs.Duration("idle", 10*time.Second, "how long to sample idle CPU and RSS")
-	out := fs.String("out", "", "write the results as Markdown to `file` (e.g. docs/benchmarks.md)")
+	n := fs.Int("n", 20, "runs of each outage measurement")
+	idleOnly := fs.Bool("idle", false, "measure only the idle cost (no outage runs)")
+	window := fs.Duration("window", 20*time.Second, "how long to sample the settled, idle daemons")
+	procs := fs.Int("gomaxprocs", 0, "run the daemons with GOMAXPROCS=`n` (0: failoverd's default, 1)")
+	noSerial := fs.Bool("no-serial", false, "no serial cable between the hosts (UDP paths only)")
+	out := fs.String("out", "", "write the results as Markdown to `file`")
 	failoverd := fs.String("failoverd", "", "failoverd `binary` to run (default: beside this executable, else built)")
 	timeout := fs.Duration("timeout", 20*time.Second, "bound of every wait")
+	fs.BoolVar(&r.json, "json", r.json, "print the results as JSON")
 	if _, err := r.parseN(c, fs, args, 0, 0); err != nil {
 		return err
 	}
 	if *n < 1 {
 		return usageErrorf("failover lab bench: -n must be at least 1")
+	}
+	if *window < time.Second {
+		return usageErrorf("failover lab bench: --window %s is too short (at least 1s)", *window)
+	}
+	if *procs < 0 {
+		return usageErrorf("failover lab bench: --gomaxprocs %d: want 0 or more", *procs)
 	}
 	if err := labPreflight(); err != nil {
 		return err
@@ -95,11 +66,20 @@ func labBench(ctx context.Context, r *runner, c *command, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin, err := r.findFailoverd(ctx, *failoverd, tmp)
+	quiet := *r // its narration goes to stderr: stdout carries the results
+	quiet.env.Stdout = r.env.Stderr
+	bin, err := quiet.findFailoverd(ctx, *failoverd, tmp)
 	if err != nil {
 		return err
 	}
-	rg, err := rig.New(ctx, rig.Options{Hosts: 2, Failoverd: bin, Dir: filepath.Join(tmp, "rack"), Logf: r.say})
+	narrate := func(format string, args ...any) { // stdout carries the results
+		fmt.Fprintf(r.env.Stderr, "%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+	}
+	ro := rig.Options{Hosts: 2, Failoverd: bin, Dir: filepath.Join(tmp, "rack"), Logf: narrate, NoSerial: *noSerial}
+	if *procs > 0 {
+		ro.Env = append(ro.Env, "GOMAXPROCS="+strconv.Itoa(*procs))
+	}
+	rg, err := rig.New(ctx, ro)
 	if err != nil {
 		return err
 	}
@@ -124,6 +104,16 @@ func labBench(ctx context.Context, r *runner, c *command, args []string) error {
 		}
 		return true, "all alive"
 	}
+	// Idle first: both daemons settled, nothing done to the cluster yet.
+	if _, err := d.wait(ctx, "every path alive", allAlive); err != nil {
+		return err
+	}
+	fmt.Fprintf(r.env.Stderr, "sampling the idle daemons for %s (load %s)\n", *window, rig.LoadAvg())
+	idle, err := rg.Idle(ctx, *window)
+	if err != nil {
+		return err
+	}
+
 	power := &series{name: "power pull (freeze h1) → h2 takes over"}
 	back := &series{name: "power back (thaw h1) → h1 reclaims"}
 	planned := &series{name: "planned hand-over (`failover fail web` on h1) → h2"}
@@ -154,7 +144,7 @@ func labBench(ctx context.Context, r *runner, c *command, args []string) error {
 		}
 		return ok, detail
 	}
-	for i := 1; i <= *n; i++ {
+	for i := 1; i <= *n && !*idleOnly; i++ {
 		steps := []struct {
 			s     *series
 			act   func() error
@@ -190,73 +180,114 @@ func labBench(ctx context.Context, r *runner, c *command, args []string) error {
 			last(power).Milliseconds(), last(back).Milliseconds(), last(planned).Milliseconds(), last(reclaim).Milliseconds())
 	}
 
-	// Idle usage: both daemons settled, nothing happening.
-	if _, err := d.wait(ctx, "every path alive", allAlive); err != nil {
-		return err
+	res := benchResult{
+		When: time.Now().UTC(), Machine: cpuModel(), CPUs: runtime.NumCPU(), Kernel: kernel(), Go: runtime.Version(),
+		GOMAXPROCS: *procs, Serial: !*noSerial, LoadEnd: rig.LoadAvg(), Idle: idle,
 	}
-	type idleRes struct {
-		host string
-		cpu  float64 // percent of one CPU
-		rss  int64
+	if st, err := rg.Status(ctx, "h1"); err == nil {
+		res.Interval, res.Deadtime = st.Interval.String(), st.Deadtime.String()
 	}
-	var idles []idleRes
-	before := map[string]procUsage{}
-	for _, h := range rg.Hosts() {
-		u, err := readUsage(rg.Daemon(h).Cmd.Process.Pid)
-		if err != nil {
+	if !*idleOnly {
+		for _, s := range []*series{power, back, planned, reclaim} {
+			med, lo, hi := s.stats()
+			res.Outages = append(res.Outages, outageResult{Event: s.name, Runs: len(s.vals), Median: ms(med), Min: ms(lo), Max: ms(hi)})
+		}
+	}
+	text := res.markdown(*n, *window)
+	if r.json {
+		if err := r.printJSON(res); err != nil {
 			return err
 		}
-		before[h] = u
+	} else {
+		fmt.Fprint(r.env.Stdout, text)
 	}
-	fmt.Fprintf(r.env.Stderr, "sampling idle CPU and RSS for %s\n", *idle)
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(*idle):
-	}
-	for _, h := range rg.Hosts() {
-		u, err := readUsage(rg.Daemon(h).Cmd.Process.Pid)
-		if err != nil {
-			return err
-		}
-		idles = append(idles, idleRes{host: h, cpu: 100 * float64(u.cpu-before[h].cpu) / float64(*idle), rss: u.rss})
-	}
-
-	var b strings.Builder
-	fmt.Fprintf(&b, "# Benchmarks\n\n")
-	fmt.Fprintf(&b, "Client-observed outages and idle cost of `failoverd`, measured in the lab with\n"+
-		"`sudo failover lab bench -n %d --out docs/benchmarks.md` (see `internal/cli/bench_linux.go`).\n"+
-		"Measured, not asserted: the tests never time anything.\n\n", *n)
-	fmt.Fprintf(&b, "- When: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "- Machine: %s, %d CPUs, Linux %s, %s\n", cpuModel(), runtime.NumCPU(), kernel(), runtime.Version())
-	st, _ := rg.Status(ctx, "h1")
-	timing := "failoverd defaults"
-	if st != nil {
-		timing = fmt.Sprintf("interval %s, deadtime %s (failoverd defaults)", time.Duration(st.Interval), time.Duration(st.Deadtime))
-	}
-	fmt.Fprintf(&b, "- Cluster: 2 hosts (h1 priority 2, h2 priority 1), heartbeats on eth0 and eth1 (multicast) and a\n"+
-		"  serial null-modem (pty relay); %s; VIP 198.18.1.100/32 on eth0.\n", timing)
-	fmt.Fprintf(&b, "- Client: a UDP probe to the VIP every %s from 198.18.1.250; each host answers with its name.\n"+
-		"  Outage = the longest stretch between two answered probes around the event, minus one probe interval\n"+
-		"  (so 0 ms means no probe was lost).\n\n", rig.ProbeInterval)
-	fmt.Fprintf(&b, "| event | runs | median | min | max |\n|---|---:|---:|---:|---:|\n")
-	for _, s := range []*series{power, back, planned, reclaim} {
-		med, lo, hi := s.stats()
-		fmt.Fprintf(&b, "| %s | %d | %d ms | %d ms | %d ms |\n", s.name, len(s.vals), med.Milliseconds(), lo.Milliseconds(), hi.Milliseconds())
-	}
-	fmt.Fprintf(&b, "\nIdle `failoverd` over %s, both hosts settled (h1 holds the VIP):\n\n", *idle)
-	fmt.Fprintf(&b, "| host | CPU (one core) | RSS |\n|---|---:|---:|\n")
-	for _, i := range idles {
-		fmt.Fprintf(&b, "| %s | %.2f %% | %.1f MiB |\n", i.host, i.cpu, float64(i.rss)/(1<<20))
-	}
-	fmt.Fprint(r.env.Stdout, b.String())
 	if *out != "" {
-		if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
+		if err := os.WriteFile(*out, []byte(text), 0o644); err != nil {
 			return fmt.Errorf("failover lab bench: %w", err)
 		}
 		fmt.Fprintf(r.env.Stderr, "wrote %s\n", *out)
 	}
 	return nil
+}
+
+// benchResult is what "lab bench" measured (its --json output).
+type benchResult struct {
+	When       time.Time       `json:"when"`
+	Machine    string          `json:"machine"`
+	CPUs       int             `json:"cpus"`
+	Kernel     string          `json:"kernel"`
+	Go         string          `json:"go"`
+	Interval   string          `json:"interval"`
+	Deadtime   string          `json:"deadtime"`
+	GOMAXPROCS int             `json:"gomaxprocs"` // 0: failoverd's default
+	Serial     bool            `json:"serial"`
+	LoadEnd    string          `json:"load_end"` // /proc/loadavg after the last run
+	Idle       *rig.IdleSample `json:"idle"`
+	Outages    []outageResult  `json:"outages,omitempty"`
+}
+
+// outageResult is one outage series in ms.
+type outageResult struct {
+	Event  string  `json:"event"`
+	Runs   int     `json:"runs"`
+	Median float64 `json:"median_ms"`
+	Min    float64 `json:"min_ms"`
+	Max    float64 `json:"max_ms"`
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (res *benchResult) markdown(n int, window time.Duration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Benchmarks\n\n")
+	cmd := fmt.Sprintf("sudo failover lab bench -n %d --window %s", n, window)
+	if len(res.Outages) == 0 {
+		cmd = fmt.Sprintf("sudo failover lab bench --idle --window %s", window)
+	}
+	if res.GOMAXPROCS > 0 {
+		cmd += fmt.Sprintf(" --gomaxprocs %d", res.GOMAXPROCS)
+	}
+	if !res.Serial {
+		cmd += " --no-serial"
+	}
+	fmt.Fprintf(&b, "Client-observed outages and idle cost of `failoverd`, measured in the lab with\n"+
+		"`%s` (see `internal/cli/bench_linux.go`).\n"+
+		"Measured, not asserted: the tests never time anything.\n\n", cmd)
+	fmt.Fprintf(&b, "- When: %s; load average %s at the start of the idle window, %s at the end of the bench\n",
+		res.When.Format("2006-01-02 15:04 MST"), res.Idle.LoadBefore, res.LoadEnd)
+	fmt.Fprintf(&b, "- Machine: %s, %d CPUs, Linux %s, %s\n", res.Machine, res.CPUs, res.Kernel, res.Go)
+	paths := "eth0 and eth1 (multicast)"
+	if res.Serial {
+		paths += " and a serial null-modem (pty relay)"
+	}
+	procs := "GOMAXPROCS unset"
+	if res.GOMAXPROCS > 0 {
+		procs = fmt.Sprintf("GOMAXPROCS=%d", res.GOMAXPROCS)
+	}
+	fmt.Fprintf(&b, "- Cluster: 2 hosts (h1 priority 2, h2 priority 1), heartbeats on %s;\n"+
+		"  interval %s, deadtime %s (failoverd defaults); %s; VIP 198.18.1.100/32 on eth0.\n", paths, res.Interval, res.Deadtime, procs)
+	if len(res.Outages) > 0 {
+		fmt.Fprintf(&b, "- Client: a UDP probe to the VIP every %s from 198.18.1.250; each host answers with its name.\n"+
+			"  Outage = the longest stretch between two answered probes around the event, minus one probe interval\n"+
+			"  (so 0 ms means no probe was lost).\n\n", rig.ProbeInterval)
+		fmt.Fprintf(&b, "| event | runs | median | min | max |\n|---|---:|---:|---:|---:|\n")
+		for _, o := range res.Outages {
+			fmt.Fprintf(&b, "| %s | %d | %.0f ms | %.0f ms | %.0f ms |\n", o.Event, o.Runs, o.Median, o.Min, o.Max)
+		}
+	}
+	fmt.Fprintf(&b, "\nIdle `failoverd` over %s, both hosts settled (h1 holds the VIP); CPU from\n"+
+		"/proc/PID/task/*/schedstat, wake-ups = voluntary + involuntary context switches of all threads:\n\n", time.Duration(res.Idle.Window))
+	fmt.Fprintf(&b, "| host | CPU ms/s | wake-ups/s (vol + invol) | threads | RSS |\n|---|---:|---:|---:|---:|\n")
+	for _, h := range res.Idle.Hosts {
+		fmt.Fprintf(&b, "| %s | %.1f | %.0f (%.0f + %.0f) | %d | %.1f MiB |\n", h.Host, h.CPUms, h.Wakeups, h.Voluntary, h.Involuntary, h.Threads, float64(h.RSS)/(1<<20))
+	}
+	fmt.Fprintf(&b, "\n| host | path | sent B/s | received B/s | frames/s out / in |\n|---|---|---:|---:|---:|\n")
+	for _, h := range res.Idle.Hosts {
+		for _, p := range h.Paths {
+			fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | %.1f / %.1f |\n", h.Host, p.Path, p.SentBytes, p.RecvBytes, p.SentFrames, p.RecvFrames)
+		}
+	}
+	return b.String()
 }
 
 func last(s *series) time.Duration {

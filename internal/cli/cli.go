@@ -27,10 +27,20 @@ const DefaultSocket = "/run/failover.sock"
 // fill it with buffers; main fills it with the process's streams.
 type Env struct {
 	Stdout, Stderr io.Writer
+	// Stdin is where "failover setup" reads its answers; nil means os.Stdin.
+	Stdin io.Reader
+	// Version, if set, is what "failover version" prints as the version
+	// instead of the module version of the build info (the package builder
+	// stamps it into cmd/failover).
+	Version string
 	// Executable is the path of the running failover binary; the lab starts
 	// it inside hosts (the responder) and looks for failoverd beside it.
 	// Empty means os.Executable.
 	Executable string
+
+	// machine, if set, replaces the detection of this host's interfaces and
+	// serial ports (tests).
+	machine func() (machine, error)
 }
 
 func (e Env) executable() (string, error) {
@@ -322,14 +332,14 @@ func wrap(text string, width int) string {
 func commands() []*command {
 	cs := []*command{
 		statusCmd(), watchCmd(), failCmd(), recoverCmd(), logLevelCmd(),
-		stressCmd(), checkConfigCmd(), versionCmd(), labCmd(),
+		stressCmd(), checkConfigCmd(), setupCmd(), versionCmd(), labCmd(),
 	}
 	sort.SliceStable(cs, func(i, j int) bool { return order(cs[i].name) < order(cs[j].name) })
 	return cs
 }
 
 func order(name string) int {
-	for i, n := range []string{"status", "watch", "fail", "recover", "log-level", "stress", "check-config", "lab", "version"} {
+	for i, n := range []string{"status", "watch", "fail", "recover", "log-level", "stress", "check-config", "setup", "lab", "version"} {
 		if n == name {
 			return i
 		}

@@ -196,7 +196,7 @@ func fakeDaemon(t *testing.T) (sock string, pings *atomic.Int64) {
 			Remote:           []client.RemoteState{{Node: "h2", State: "recover", Priority: 1}},
 			AnnounceFailures: 2, AnnounceError: "sendto: network is down", AnnounceErrorAt: now.Add(-time.Second)}},
 		Paths: []client.Path{{Name: "eth0", Kind: "udp", Interface: "eth0", Open: true, Carrier: true, Flapping: true,
-			Sent: 10, Received: 9, BadAuth: 4, BadTag: 3, Damaged: 1, Replayed: 5, Stale: 7}},
+			Sent: 10, Received: 9, BadAuth: 4, AuthFail: 3, Damaged: 1, Replayed: 5, Stale: 7}},
 		Mismatch: []string{"h2: interval: ours 20ms, theirs 30ms"},
 		Stalls:   1, LastStall: client.Duration(3200 * time.Millisecond), LastStallAt: now.Add(-time.Minute),
 	}

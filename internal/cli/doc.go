@@ -1,6 +1,6 @@
 // Package cli implements the failover command: the operator's view of and
 // control over failoverd (status, watch, fail, recover, log-level, stress,
-// check-config, version) and the virtual cluster on this machine (lab up,
+// check-config, setup, version) and the virtual cluster on this machine (lab up,
 // status, crash, thaw, cut, plug, heal, down, demo, bench).
 //
 // Main is the whole command; cmd/failover only turns signals into a context

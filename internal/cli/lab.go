@@ -44,7 +44,7 @@ sees which host answers.
   lab heal                             undo every fault
   lab down                             stop "lab up" and remove everything
   lab demo                             a narrated drill; exits 0 only if every step held
-  lab bench [-n 20]                    measure outages and idle CPU/RSS
+  lab bench [-n 20] [--idle]           measure idle cost and outages
 
 While "lab up" runs, each host's daemon answers on
 /run/failover-lab/HOST.sock, so "failover --socket
@@ -88,8 +88,8 @@ func labSubs() []labSub {
 			examples: []string{"sudo failover lab down"}, run: labOp("down", 0)},
 		{name: "demo", short: "narrated drill: power-pull the master, measure takeover and reclaim",
 			examples: []string{"sudo failover lab demo", "go build -o /tmp/fo ./cmd/... && sudo /tmp/fo/failover lab demo"}, run: labDemo},
-		{name: "bench", short: "measure client-observed outages (median of -n runs) and idle CPU/RSS",
-			examples: []string{"sudo failover lab bench", "sudo failover lab bench -n 20 --out docs/benchmarks.md"}, run: labBench},
+		{name: "bench", short: "measure idle cost (CPU, wake-ups, RSS, bytes/s per path) and client-observed outages",
+			examples: []string{"sudo failover lab bench", "sudo failover lab bench --idle --window 20s --json", "sudo failover lab bench -n 20 --out /tmp/bench.md"}, run: labBench},
 		{name: "responder", hidden: true, short: "UDP echo answering with the host name (runs inside lab hosts)", run: labResponder},
 	}
 }
@@ -136,10 +136,16 @@ each step: start and wait for the VIP on h1; status of both hosts; power-pull
 h1 and measure the takeover outage as the client sees it; status; power back
 and measure the reclaim; status. Each step prints PASS or FAIL; every wait is
 bounded. Exits 0 only if every step held.`,
-	"bench": `Measures, on a fresh two-host rack, the outage the client sees for a power
-pull (takeover), a planned hand-over ("failover fail") and a reclaim, -n times
-each, and prints the median, min and max; then the idle CPU and RSS of
-failoverd over --idle. With --out FILE it writes the results as Markdown.`,
+	"bench": `Measures, on a fresh two-host rack: first the idle cost of each settled
+failoverd over --window (CPU ms per second from /proc/PID/task/*/schedstat,
+wake-ups per second = voluntary + involuntary context switches of all its
+threads, RSS, and bytes and frames per second on each path from the daemon's
+counters), with the machine's load average; then the outage the client sees
+for a power pull (takeover), a power back, a planned hand-over ("failover
+fail") and a reclaim, -n times each, with median, min and max. --idle
+measures only the idle cost. --json prints the results for scripts; with
+--out FILE they are also written as Markdown. --gomaxprocs runs the daemons
+with that GOMAXPROCS, --no-serial without the serial cable.`,
 }
 
 // labFlags makes the flag set of a lab subcommand: --lab-socket and --json.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -152,10 +153,13 @@ func RenderStatus(st *client.Status) string {
 		}
 	}
 
+	renderChecks(&b, st)
+	renderHooks(&b, st)
+
 	if len(st.Paths) > 0 {
 		b.WriteString("\n")
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "OWN PATH\tKIND\tON\tCARRIER\tSENT\tRECEIVED\tSEND ERR\tBAD TAG\tDAMAGED\tREPLAYED\tFOREIGN\tSTALE")
+		fmt.Fprintln(tw, "OWN PATH\tKIND\tON\tCARRIER\tSENT\tRECEIVED\tSEND ERR\tBAD TAG\tDAMAGED\tREPLAYED\tFOREIGN\tSTALE\tOUT B/S\tIN B/S")
 		for _, p := range st.Paths {
 			on := p.Interface
 			if on == "" {
@@ -170,8 +174,8 @@ func RenderStatus(st *client.Status) string {
 			case p.Flapping:
 				carrier = "flapping"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", p.Name, p.Kind, on, carrier,
-				p.Sent, p.Received, p.SendErr, p.BadTag, p.Damaged, p.Replayed, p.Foreign, p.Stale)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.0f\n", p.Name, p.Kind, on, carrier,
+				p.Sent, p.Received, p.SendErr, p.AuthFail, p.Damaged, p.Replayed, p.Foreign, p.Stale, p.SentRate, p.RecvRate)
 		}
 		tw.Flush()
 		for _, p := range st.Paths {
@@ -218,6 +222,81 @@ func pathState(pp client.PeerPath) string {
 		s += " one-way"
 	}
 	return s
+}
+
+// renderChecks lists the services' health checks, if any.
+func renderChecks(b *strings.Builder, st *client.Status) {
+	n := 0
+	for _, s := range st.Services {
+		n += len(s.Checks)
+	}
+	if n == 0 {
+		return
+	}
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHECK\tKIND\tEFFECT\tVERDICT\tLAST RUN\tTOOK\tRUNS\tFAILED\tOUTPUT")
+	for _, s := range st.Services {
+		for _, c := range s.Checks {
+			effect := c.Effect
+			if c.Weight > 0 {
+				effect += " " + strconv.Itoa(c.Weight)
+			}
+			verdict := "ok"
+			if !c.OK {
+				verdict = "FAILING"
+			}
+			if c.Runs == 0 {
+				verdict = "pending"
+			}
+			out := c.Output
+			if out == "" {
+				out = "-"
+			}
+			fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", s.Name, c.Name, c.Kind, effect, verdict,
+				ago(c.LastRun, st.Now), rtt(time.Duration(c.Duration)), c.Runs, c.Failures, out)
+		}
+	}
+	tw.Flush()
+	for _, s := range st.Services {
+		if s.Drop > 0 {
+			fmt.Fprintf(b, "  %s: priority lowered by %d to %d by failing weight checks\n", s.Name, s.Drop, s.Priority)
+		}
+	}
+}
+
+// renderHooks shows the last notify hook runs and the FIFO, if configured.
+func renderHooks(b *strings.Builder, st *client.Status) {
+	h := st.Hooks
+	if h == nil {
+		return
+	}
+	fmt.Fprintf(b, "\nhooks: %d queued, %d dropped", h.Queued, h.Dropped)
+	if h.FIFO != "" {
+		fmt.Fprintf(b, "; fifo %s: %d lines, %d dropped", h.FIFO, h.FIFOLines, h.FIFODropped)
+		if h.FIFOError != "" {
+			fmt.Fprintf(b, " (%s)", h.FIFOError)
+		}
+	}
+	b.WriteString("\n")
+	runs := h.Recent
+	if len(runs) > 5 {
+		runs = runs[len(runs)-5:]
+	}
+	if len(runs) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOOK RUN\tCHANGE\tCOMMAND\tEXIT\tTOOK\tAT\tERROR")
+	for _, r := range runs {
+		errText := r.Error
+		if errText == "" {
+			errText = "-"
+		}
+		fmt.Fprintf(tw, "%s/%s\t%s->%s\t%s\t%d\t%s\t%s\t%s\n", r.Service, r.Hook, r.From, r.To, strings.Join(r.Command, " "),
+			r.Exit, rtt(time.Duration(r.Duration)), ago(r.At, st.Now), errText)
+	}
+	tw.Flush()
 }
 
 func heard(at time.Time, age time.Duration) string {
@@ -276,6 +355,13 @@ func summary(st *client.Status) map[string]string {
 			owner = "nobody"
 		}
 		m["service "+s.Name] = s.State + " (owner " + owner + ")"
+		for _, c := range s.Checks {
+			v := "ok"
+			if !c.OK {
+				v = "failing"
+			}
+			m["check "+s.Name+"/"+c.Name] = v
+		}
 	}
 	return m
 }

@@ -66,10 +66,14 @@ func versionCmd() *command {
 			if _, err := r.parseN(c, fs, args, 0, 0); err != nil {
 				return err
 			}
-			if r.json {
-				return r.printJSON(Version())
+			v := Version()
+			if r.env.Version != "" {
+				v.Version = r.env.Version
 			}
-			fmt.Fprintln(r.env.Stdout, Version())
+			if r.json {
+				return r.printJSON(v)
+			}
+			fmt.Fprintln(r.env.Stdout, v)
 			return nil
 		},
 	}

@@ -463,7 +463,7 @@ func TestPrivilegedOneWayAndRejectedFrames(t *testing.T) {
 		}
 		for _, p := range st.Paths {
 			if p.Name == "eth0" {
-				return p.Damaged >= 3 && p.BadTag >= 3, fmt.Sprintf("damaged %d, bad tag %d", p.Damaged, p.BadTag)
+				return p.Damaged >= 3 && p.AuthFail >= 3, fmt.Sprintf("damaged %d, bad tag %d", p.Damaged, p.AuthFail)
 			}
 		}
 		return false, "no eth0"

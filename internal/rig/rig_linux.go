@@ -66,6 +66,12 @@ type Options struct {
 	// ConfigHook may edit a host's generated config text before it is
 	// written (tests use it to break configs).
 	ConfigHook func(host string, cfg string) string
+	// Setup, when set, runs once the rack is built and the configs are
+	// written, before any daemon starts (tests start services in the hosts
+	// here, for the daemons' health checks).
+	Setup func(l *lab.Lab) error
+	// Env is added to every daemon's environment ("GOMAXPROCS=1").
+	Env []string
 }
 
 func (o *Options) defaults() error {
@@ -183,6 +189,11 @@ func New(ctx context.Context, opts Options) (_ *Rig, err error) {
 	}
 	opts.Logf("wrote configs and the cluster key to %s", r.dir)
 
+	if opts.Setup != nil {
+		if err := opts.Setup(r.Lab); err != nil {
+			return nil, fmt.Errorf("rig: setup: %w", err)
+		}
+	}
 	if err := r.startResponders(); err != nil {
 		return nil, err
 	}
@@ -350,6 +361,9 @@ func (r *Rig) StartDaemon(host string) (*Daemon, error) {
 	cmd := exec.Command(r.opts.Failoverd, "--config", r.ConfigFile(host))
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Dir = r.dir
+	if len(r.opts.Env) > 0 {
+		cmd.Env = append(os.Environ(), r.opts.Env...)
+	}
 	if err := h.Start(cmd); err != nil {
 		logf.Close()
 		return nil, err

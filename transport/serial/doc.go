@@ -1,5 +1,5 @@
-// Package serial is a heartbeat path over one RS-232 line (go.bug.st/serial),
-// and the byte framing that carries sealed frames on it: each frame is
+// Package serial is a heartbeat path over one RS-232 line, and the byte
+// framing that carries sealed frames on it: each frame is
 // 0x00, COBS(frame || CRC-32), 0x00, so the receiver resynchronises at the
 // next delimiter after garbage or a truncated frame and loses at most the
 // damaged frame (docs/design.md, "Serial framing").
@@ -16,9 +16,19 @@
 // (WithFollow) the path checks that the name still leads where it led at
 // open, closing and reopening a port whose link moved or went.
 //
+// The device is opened by an Opener with go.bug.st/serial's Mode. The
+// default on Linux, OpenTTY, sets the line up as go.bug.st/serial does (raw,
+// 8N1, no flow control, exclusive) but keeps the descriptor non-blocking and
+// reads and writes it through the Go runtime's poller with raw system
+// calls: an idle line parks the reader goroutine and costs no wake-ups
+// (a thread blocked in select(2), as go.bug.st/serial reads, keeps the
+// runtime's monitor thread polling; measured in docs/benchmarks.md).
+// Elsewhere the default is go.bug.st/serial's Open.
+//
 // Concurrency: a Path is safe for one concurrent sender and one concurrent
 // receiver; it runs one reader goroutine, which also calls the link event
 // callback, and one follower goroutine; Close is idempotent, unblocks Recv
-// and returns once both have exited. A Send to a peer that stopped reading may block
-// until the line drains (the device is in blocking mode).
+// and returns once both have exited. A Send to a peer that stopped reading
+// may wait until the line drains (the goroutine waits in the poller; with
+// go.bug.st/serial the device is in blocking mode).
 package serial

@@ -119,7 +119,7 @@ func New(cfg Config, opts ...Option) (*Path, error) {
 	p := &Path{
 		cfg: cfg,
 		opt: options{
-			open: bugst.Open, minBackoff: 50 * time.Millisecond, maxBackoff: 2 * time.Second,
+			open: OpenTTY, minBackoff: 50 * time.Millisecond, maxBackoff: 2 * time.Second,
 			now: time.Now, queue: 64, follow: time.Second, resolve: filepath.EvalSymlinks,
 		},
 		mode:     bugst.Mode{BaudRate: cfg.Baud},

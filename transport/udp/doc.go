@@ -5,6 +5,12 @@
 // the edge, the source and the ifindex from the control message; datagrams
 // that arrived on another NIC are dropped and counted.
 //
+// Send and Recv use raw sendto(2) and recvmsg(2) on the non-blocking
+// socket inside the poller (syscall.RawConn), with buffers allocated once:
+// they allocate only the received datagram's copy, and they do not wake the
+// runtime's monitor thread as the runtime's syscall bookkeeping does on
+// every call.
+//
 // A Path is safe for one concurrent sender and one concurrent receiver;
 // Close is idempotent and unblocks Recv. New must run on a thread in the
 // network namespace that owns the NIC (the socket stays there afterwards).

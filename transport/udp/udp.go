@@ -77,6 +77,7 @@ type Path struct {
 	local   netip.AddrPort
 	ctr     transport.Counters
 	rbuf    []byte // Recv's buffer (one receiver at a time)
+	sys     sysIO  // raw socket I/O (sysio_linux.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -154,6 +155,9 @@ func New(cfg Config, opts ...Option) (*Path, error) {
 		p.dests = append(p.dests, net.UDPAddrFromAddrPort(netip.AddrPortFrom(peer.Addr().Unmap(), peer.Port())))
 	}
 	p.rbuf = make([]byte, transport.MaxFrameLen+transport.TagLen+1)
+	if err := p.initIO(); err != nil {
+		return fail("%w", err)
+	}
 	return p, nil
 }
 
@@ -177,8 +181,8 @@ func (p *Path) Counters() *transport.Counters { return &p.ctr }
 // the others were sent.
 func (p *Path) Send(b []byte) error {
 	var errs []error
-	for _, d := range p.dests {
-		if _, err := p.conn.WriteTo(b, nil, d); err != nil {
+	for i, d := range p.dests {
+		if err := p.sendto(b, i); err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return transport.ErrClosed
 			}
@@ -194,7 +198,7 @@ func (p *Path) Send(b []byte) error {
 // Recv returns the next datagram that arrived on this NIC.
 func (p *Path) Recv() (transport.Packet, error) {
 	for {
-		n, cm, src, err := p.conn.ReadFrom(p.rbuf)
+		n, ifIndex, from, err := p.recvmsg(p.rbuf)
 		at := p.opt.now()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
@@ -202,7 +206,7 @@ func (p *Path) Recv() (transport.Packet, error) {
 			}
 			return transport.Packet{}, fmt.Errorf("udp path %s: receive: %w", p.cfg.Name, err)
 		}
-		if cm == nil || cm.IfIndex != p.ifIndex {
+		if ifIndex != p.ifIndex {
 			p.ctr.Drop()
 			continue
 		}
@@ -212,13 +216,8 @@ func (p *Path) Recv() (transport.Packet, error) {
 			continue
 		}
 		p.ctr.Received(n)
-		var from netip.AddrPort
-		if ua, ok := src.(*net.UDPAddr); ok {
-			from = ua.AddrPort()
-			from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		}
 		return transport.Packet{
-			Path: p.cfg.Name, Data: append([]byte(nil), p.rbuf[:n]...), From: from, IfIndex: cm.IfIndex, At: at,
+			Path: p.cfg.Name, Data: append([]byte(nil), p.rbuf[:n]...), From: from, IfIndex: ifIndex, At: at,
 		}, nil
 	}
 }
