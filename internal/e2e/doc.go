@@ -3,7 +3,11 @@
 // virtual rack (internal/lab via internal/rig), and a client probing the
 // VIP every 10 ms. They are the original Failover's acceptance tests plus the
 // cases the issue adds (three hosts, one or two NICs lost, SIGTERM, SIGKILL
-// and restart, invalid config).
+// and restart, invalid config), and the faults of real machines
+// (faults_test.go): the service NIC set down and up inside the master, a
+// freeze longer than the VIP's lifetime, a flapping service NIC, a USB
+// serial adapter replugged as another device, line noise, one-way paths and
+// forged frames.
 //
 // Tests named TestPrivileged... need root or an unprivileged user namespace
 // (lab.Main re-executes the test binary in one); they never skip as root.
