@@ -79,6 +79,7 @@ type peer struct {
 	fingerprint uint32
 	mismatches  []Mismatch
 	alarmed     bool
+	sig         uint64 // the link kinds the reason was made from (verdict)
 	services    map[string]ServiceState
 	hearsUs     map[string]bool // path -> the peer's view of us
 	refs        map[uint64]bool // control refs seen in this epoch
@@ -619,24 +620,33 @@ func (c *Core) timers() {
 func (c *Core) verdict(p *peer) {
 	var up, carrier, silent, never, suspect, flapping []string
 	var silentLast, suspectLast time.Time
-	for _, l := range p.links {
+	var sig uint64 // which kind each link is: the reason changes only with it
+	for i, l := range p.links {
 		name := l.lp.spec.Name
+		kind := uint64(0)
 		switch {
 		case l.held:
 			flapping = append(flapping, name)
+			kind = 1
 		case l.state == PathUp:
 			up = append(up, name)
+			kind = 2
 		case l.state == PathSuspect:
 			suspect = append(suspect, name)
 			suspectLast = latest(suspectLast, l.lastHeard)
+			kind = 3
 		case !l.lp.carrier:
 			carrier = append(carrier, name)
+			kind = 4
 		case l.lastHeard.IsZero():
 			never = append(never, name)
+			kind = 5
 		default:
 			silent = append(silent, name)
 			silentLast = latest(silentLast, l.lastHeard)
+			kind = 6
 		}
+		sig ^= kind << (3 * uint(i%21))
 	}
 	to := PeerUnknown
 	switch {
@@ -648,9 +658,10 @@ func (c *Core) verdict(p *peer) {
 	default:
 		to = PeerDegraded
 	}
-	if to == p.state && to == PeerAlive {
+	if to == p.state && (to == PeerAlive || sig == p.sig) {
 		return
 	}
+	p.sig = sig
 	var parts []string
 	join := func(names []string, format string, args ...any) {
 		if len(names) > 0 {
