@@ -25,6 +25,14 @@ const (
 	minSvcLen    = 3    // smallest encoding of one ServiceView
 	flagViewUp   = 1 << 0
 	knownViewFlg = flagViewUp
+	// The trailing sections (docs/design.md, "Wire format"): a tag byte,
+	// a 2-byte body length, the body.
+	sectTimers      = 1 // Frame.Timers
+	sectHeaderLen   = 3
+	minSvcTimersLen = 2 // smallest encoding of one ServiceTimers
+	flagFailback    = 1 << 0
+	knownSvcFlg     = flagFailback
+	maxFlapLimit    = 1<<16 - 1 // Timers.FlapLimit
 )
 
 // Sentinel errors. Open and UnmarshalBinary wrap them with context; test with
@@ -109,6 +117,9 @@ func (f Frame) AppendBinary(b []byte) ([]byte, error) {
 		b = appendStr(b, c.Target)
 		b = binary.AppendUvarint(b, c.Ref)
 	}
+	if t := f.Timers; t != nil {
+		b = appendTimers(b, t)
+	}
 	if n := len(b) - start; n > MaxFrameLen {
 		return b[:start], fmt.Errorf("transport: encode: frame is %d bytes, limit %d", n, MaxFrameLen)
 	}
@@ -151,6 +162,14 @@ func (f *Frame) check() error {
 	if len(f.Services) > MaxServices {
 		bad("%d services, limit %d", len(f.Services), MaxServices)
 	}
+	if t := f.Timers; t != nil {
+		if len(t.Services) != len(f.Services) {
+			bad("timers for %d services, the frame has %d", len(t.Services), len(f.Services))
+		}
+		if t.FlapLimit < 0 || t.FlapLimit > maxFlapLimit {
+			bad("timers flap limit %d out of range 0..%d", t.FlapLimit, maxFlapLimit)
+		}
+	}
 	for i, s := range f.Services {
 		if len(s.Name) > MaxSvcLen {
 			bad("service %d: name is %d bytes, limit %d", i, len(s.Name), MaxSvcLen)
@@ -159,15 +178,43 @@ func (f *Frame) check() error {
 	return errors.Join(errs...)
 }
 
+// appendTimers appends t as a trailing section.
+func appendTimers(b []byte, t *Timers) []byte {
+	b = append(b, sectTimers, 0, 0)
+	at := len(b)
+	for _, d := range [...]time.Duration{t.Deadtime, t.AdaptiveFloor, t.Startup, t.IndoubtHold, t.Damping} {
+		b = binary.AppendVarint(b, durMicros(d))
+	}
+	b = binary.AppendVarint(b, int64(t.FlapLimit))
+	b = binary.AppendVarint(b, durMicros(t.CarrierSettle))
+	b = binary.BigEndian.AppendUint32(b, t.Rest)
+	b = append(b, byte(len(t.Services)))
+	for _, s := range t.Services {
+		var fl byte
+		if s.Failback {
+			fl |= flagFailback
+		}
+		b = append(b, fl)
+		b = binary.AppendVarint(b, durMicros(s.FailbackDelay))
+	}
+	// The body is bounded by the frame (MaxFrameLen < 2^16); an overlong
+	// frame is refused by the caller.
+	binary.BigEndian.PutUint16(b[at-2:], uint16(min(len(b)-at, 0xffff)))
+	return b
+}
+
 func appendStr(b []byte, s string) []byte {
 	b = append(b, byte(len(s)))
 	return append(b, s...)
 }
 
 // UnmarshalBinary decodes a frame produced by MarshalBinary. Errors wrap
-// ErrVersion or ErrMalformed. Bytes after the last known field are ignored:
-// they are the extension area of later minor revisions (still covered by the
-// tag when sealed). data is not retained.
+// ErrVersion or ErrMalformed. After the last fixed field come trailing
+// sections (tag byte, 2-byte length, body): a section of an unknown tag is
+// skipped, and so are bytes at the end of a known section's body past the
+// fields this package reads; that is the room of later minor revisions
+// (still covered by the tag when sealed). A section that runs past the end,
+// or a second timer section, is malformed. data is not retained.
 func (f *Frame) UnmarshalBinary(data []byte) error {
 	if len(data) > MaxFrameLen {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrMalformed, len(data), MaxFrameLen)
@@ -230,11 +277,67 @@ func (f *Frame) UnmarshalBinary(data []byte) error {
 		c.Ref = d.uvarint("control ref")
 		g.Control = c
 	}
+	for d.err == nil && len(d.b) > 0 {
+		tag := d.byte("section tag")
+		n := int(d.u16("section length"))
+		if d.err == nil && n > len(d.b) {
+			d.fail("section %d is %d bytes, %d left", tag, n, len(d.b))
+		}
+		if d.err != nil {
+			break
+		}
+		body := d.b[:n]
+		d.b = d.b[n:]
+		if tag != sectTimers {
+			continue // a later revision's section
+		}
+		if g.Timers != nil {
+			d.fail("two timer sections")
+			break
+		}
+		sd := decoder{b: body}
+		g.Timers = sd.timers(len(g.Services))
+		d.err = sd.err
+	}
 	if d.err != nil {
 		return d.err
 	}
 	*f = g
 	return nil
+}
+
+// timers reads a timer section's body; nsvc is the frame's service count,
+// which the section must match.
+func (d *decoder) timers(nsvc int) *Timers {
+	t := &Timers{}
+	for _, p := range [...]*time.Duration{&t.Deadtime, &t.AdaptiveFloor, &t.Startup, &t.IndoubtHold, &t.Damping} {
+		*p = microsDur(d.varint("timers"))
+	}
+	fl := d.varint("timers flap_limit")
+	if d.err == nil && (fl < 0 || fl > maxFlapLimit) {
+		d.fail("timers flap_limit %d out of range 0..%d", fl, maxFlapLimit)
+	}
+	t.FlapLimit = int(fl)
+	t.CarrierSettle = microsDur(d.varint("timers carrier_settle"))
+	t.Rest = d.u32("timers rest")
+	n := d.count("timer services", MaxServices, minSvcTimersLen)
+	if d.err == nil && n != nsvc {
+		d.fail("timers for %d services, the frame has %d", n, nsvc)
+	}
+	if n > 0 && d.err == nil {
+		t.Services = make([]ServiceTimers, n)
+		for i := range t.Services {
+			s := &t.Services[i]
+			fl := d.byte("timers service flags")
+			if fl&^knownSvcFlg != 0 {
+				d.fail("unknown timers service flags %#x", fl)
+			}
+			s.Failback = fl&flagFailback != 0
+			s.FailbackDelay = microsDur(d.varint("timers failback_delay"))
+		}
+	}
+	// Bytes left in the body are fields of a later revision.
+	return t
 }
 
 // decoder reads fields; after the first error every read returns zero values.
@@ -274,6 +377,19 @@ func (d *decoder) u32(what string) uint32 {
 	}
 	v := binary.BigEndian.Uint32(d.b)
 	d.b = d.b[4:]
+	return v
+}
+
+func (d *decoder) u16(what string) uint16 {
+	if d.err != nil {
+		return 0
+	}
+	if len(d.b) < 2 {
+		d.fail("truncated at %s", what)
+		return 0
+	}
+	v := binary.BigEndian.Uint16(d.b)
+	d.b = d.b[2:]
 	return v
 }
 

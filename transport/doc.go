@@ -2,7 +2,8 @@
 // over every configured path at once.
 //
 // It defines the heartbeat Frame and its wire format (MarshalBinary,
-// UnmarshalBinary; docs/design.md, "Wire format"), the Sealer that adds and
+// UnmarshalBinary; docs/design.md, "Wire format"), with an optional
+// trailing timer section (Frame.Timers) that costs no byte when absent, the Sealer that adds and
 // checks an HMAC-SHA256 tag under a shared key from a Keyring, the
 // ReplayGuard that drops replayed frames per (peer, path), per-path Counters,
 // and the Path interface that each medium implements: subpackage udp (one

@@ -37,6 +37,36 @@ type Frame struct {
 	Views       []PathView    // sender's view of its paths to each peer
 	Services    []ServiceView // sender's local service states
 	Control     *Control      // set when Kind == KindControl
+	// Timers is the sender's timer settings, in an optional trailing
+	// section: nil (and no bytes) unless the sender sees a peer whose
+	// fingerprint differs from its own (docs/design.md, "Config
+	// mismatch").
+	Timers *Timers
+}
+
+// Timers is what a sender's fingerprint covers besides its interval (sent
+// in every frame), so that a peer whose fingerprint differs can name each
+// difference. Durations travel with microsecond resolution.
+type Timers struct {
+	Deadtime      time.Duration
+	AdaptiveFloor time.Duration
+	Startup       time.Duration
+	IndoubtHold   time.Duration
+	Damping       time.Duration
+	FlapLimit     int // 0 while damping is off
+	CarrierSettle time.Duration
+	// Rest is a hash of what else the fingerprint covers: the cluster and
+	// the services' names, addresses and priorities.
+	Rest uint32
+	// Services holds one entry per Frame.Services, in that order: the
+	// names are there.
+	Services []ServiceTimers
+}
+
+// ServiceTimers is one service's failback settings.
+type ServiceTimers struct {
+	Failback      bool
+	FailbackDelay time.Duration
 }
 
 // PathView is the sender's reciprocal view of one path to one peer: what it

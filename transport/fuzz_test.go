@@ -8,7 +8,9 @@ import (
 )
 
 func FuzzUnmarshal(f *testing.F) {
-	for _, fr := range []Frame{sampleFrame(), {Kind: KindControl, Node: "h2", Control: &Control{Op: OpReclaim, Service: "web"}}} {
+	withTimers := sampleFrame()
+	withTimers.Timers = sampleTimers()
+	for _, fr := range []Frame{sampleFrame(), {Kind: KindControl, Node: "h2", Control: &Control{Op: OpReclaim, Service: "web"}}, withTimers} {
 		b, err := fr.MarshalBinary()
 		if err != nil {
 			f.Fatal(err)
@@ -45,6 +47,13 @@ func FuzzOpen(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(b)
+	withTimers := sampleFrame()
+	withTimers.Timers = sampleTimers()
+	bt, err := s.Seal(withTimers)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(bt)
 	insec, _ := NewSealer(7, nil, Unauthenticated())
 	u, _ := insec.Seal(sampleFrame())
 	f.Add(u)
