@@ -3,6 +3,7 @@ package quorum
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -25,6 +26,47 @@ type Config struct {
 	// Damping holds paths that keep changing state (damping.go). The zero
 	// value turns it off.
 	Damping Damping
+	// Timers are what our fingerprint covers besides the interval, as
+	// configured. The core advertises them (Advert.SendTimers) while some
+	// peer's fingerprint differs from ours, and compares them with the
+	// ones such a peer sends (Heard.Timers) to name each difference.
+	Timers Timers
+}
+
+// Timers are what a node's fingerprint covers besides its heartbeat
+// interval: the config file's timers, each service's failback settings,
+// and a hash of the rest. Field by field they name a config mismatch
+// (Mismatch.Key "timers.deadtime", "services.web.failback_delay").
+type Timers struct {
+	Deadtime      time.Duration
+	AdaptiveFloor time.Duration
+	Startup       time.Duration
+	IndoubtHold   time.Duration
+	Damping       time.Duration
+	FlapLimit     int
+	CarrierSettle time.Duration
+	Services      []ServiceTimers
+	// Rest is a hash of what else the fingerprint covers (the cluster and
+	// the services' names, addresses and priorities). When it differs and
+	// no advertised priority explains it, the mismatch keeps its
+	// "fingerprint" entry.
+	Rest uint32
+}
+
+// ServiceTimers is one service's failback settings.
+type ServiceTimers struct {
+	Name          string
+	Failback      bool
+	FailbackDelay time.Duration
+}
+
+func (t *Timers) equal(u *Timers) bool {
+	if t == nil || u == nil {
+		return t == u
+	}
+	return t.Deadtime == u.Deadtime && t.AdaptiveFloor == u.AdaptiveFloor && t.Startup == u.Startup &&
+		t.IndoubtHold == u.IndoubtHold && t.Damping == u.Damping && t.FlapLimit == u.FlapLimit &&
+		t.CarrierSettle == u.CarrierSettle && t.Rest == u.Rest && slices.Equal(t.Services, u.Services)
 }
 
 // Damping keeps a flapping link from flapping the services.

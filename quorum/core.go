@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -77,8 +78,10 @@ type peer struct {
 	restarts    int
 	interval    time.Duration
 	fingerprint uint32
+	timers      *Timers   // the peer's, last sent in this epoch with this fingerprint
+	fpSince     time.Time // its fingerprint differs from ours since (zero: it agrees)
 	mismatches  []Mismatch
-	alarmed     bool
+	alarmed     []Mismatch // what the last mismatch alarm named
 	sig         uint64 // the link kinds the reason was made from (verdict)
 	services    map[string]ServiceState
 	hearsUs     map[string]bool // path -> the peer's view of us
@@ -325,7 +328,8 @@ func (c *Core) heard(e Heard) {
 		p.maxRef = 0
 		p.services = map[string]ServiceState{}
 		p.hearsUs = map[string]bool{}
-		p.alarmed = false
+		p.alarmed = nil
+		p.timers, p.fpSince = nil, time.Time{}
 		for _, o := range p.links {
 			o.lastSeq = 0
 			o.oneWay = false
@@ -395,7 +399,15 @@ func (c *Core) heard(e Heard) {
 	if fresh {
 		p.seq = e.Seq
 		p.interval = e.Interval
+		if e.Fingerprint != p.fingerprint {
+			p.timers = nil // they were for another config
+		}
 		p.fingerprint = e.Fingerprint
+		if e.Timers != nil && !p.timers.equal(e.Timers) {
+			t := *e.Timers
+			t.Services = slices.Clone(t.Services)
+			p.timers = &t
+		}
 		for _, s := range e.Services {
 			p.services[s.Name] = s
 		}
@@ -429,36 +441,127 @@ func (c *Core) silentEverywhere(p *peer, t time.Time) bool {
 	return true
 }
 
+// mismatch names every config difference p's frames show. The interval
+// travels in every frame; what else the fingerprint covers only while the
+// fingerprints differ (Advert.SendTimers), so the first frames of a
+// differing peer may show nothing but the fingerprint. The alarm waits up
+// to a deadtime for the peer's timers (a peer that does not send them, of
+// an earlier version, gets one naming the fingerprint), and is raised again
+// only when what it would name changes.
 func (c *Core) mismatch(p *peer) {
 	var ms []Mismatch
+	add := func(key, ours, theirs string) {
+		ms = append(ms, Mismatch{Peer: p.name, Key: key, Ours: ours, Theirs: theirs})
+	}
+	differs := p.fingerprint != c.cfg.Fingerprint
+	named := false // a difference the fingerprint covers is named
 	if p.interval != c.cfg.Interval {
-		ms = append(ms, Mismatch{Peer: p.name, Key: "interval", Ours: c.cfg.Interval.String(), Theirs: p.interval.String()})
+		add("interval", c.cfg.Interval.String(), p.interval.String())
+		named = true
 	}
-	if p.fingerprint != c.cfg.Fingerprint {
-		ms = append(ms, Mismatch{Peer: p.name, Key: "fingerprint", Ours: fmt.Sprintf("%08x", c.cfg.Fingerprint), Theirs: fmt.Sprintf("%08x", p.fingerprint)})
+	if differs && p.timers != nil {
+		named = c.timerMismatches(p.timers, add) || named
 	}
+	prio := false
 	for _, s := range c.svcs {
-		adv, ok := p.services[s.spec.Name]
-		if !ok {
-			continue
-		}
 		// Weights only lower a priority: a peer advertising less than we
 		// configured may have failing weight checks (a different config is
 		// caught by the fingerprint); more is a mismatch.
-		if want := s.spec.Priorities[p.name]; adv.Priority > want {
-			ms = append(ms, Mismatch{Peer: p.name, Key: "services." + s.spec.Name + ".priority",
-				Ours: fmt.Sprint(want), Theirs: fmt.Sprint(adv.Priority)})
+		if adv, ok := p.services[s.spec.Name]; ok {
+			if want := s.spec.Priorities[p.name]; adv.Priority > want {
+				add("services."+s.spec.Name+".priority", fmt.Sprint(want), fmt.Sprint(adv.Priority))
+				prio = true
+			}
 		}
+		if differs && p.timers != nil {
+			named = c.serviceMismatches(s.spec.Name, p.timers, add) || named
+		}
+	}
+	// The fingerprint stays listed unless the named differences explain
+	// it: with the peer's timers known, they cover all but Rest, which an
+	// advertised priority explains.
+	explained := false
+	if t := p.timers; t != nil {
+		explained = t.Rest == c.cfg.Timers.Rest && named || t.Rest != c.cfg.Timers.Rest && prio
+	}
+	if differs && !explained {
+		add("fingerprint", fmt.Sprintf("%08x", c.cfg.Fingerprint), fmt.Sprintf("%08x", p.fingerprint))
 	}
 	p.mismatches = ms
-	if len(ms) > 0 && !p.alarmed {
-		p.alarmed = true
-		var parts []string
-		for _, m := range ms {
-			parts = append(parts, fmt.Sprintf("%s ours %s theirs %s", m.Key, m.Ours, m.Theirs))
-		}
-		c.emit(Alarm{Peer: p.name, Text: "config mismatch with " + p.name + ": " + strings.Join(parts, "; ")})
+	switch {
+	case !differs:
+		p.fpSince = time.Time{}
+	case p.fpSince.IsZero():
+		p.fpSince = c.now
 	}
+	if len(ms) == 0 {
+		p.alarmed = nil
+		return
+	}
+	if differs && p.timers == nil && c.now.Sub(p.fpSince) < c.maxDeadtime() {
+		return // its timers are on their way
+	}
+	if slices.Equal(ms, p.alarmed) {
+		return
+	}
+	p.alarmed = ms
+	parts := make([]string, 0, len(ms))
+	for _, m := range ms {
+		parts = append(parts, fmt.Sprintf("%s ours %s theirs %s", m.Key, m.Ours, m.Theirs))
+	}
+	c.emit(Alarm{Peer: p.name, Text: "config mismatch with " + p.name + ": " + strings.Join(parts, "; ")})
+}
+
+// timerMismatches adds each of t's timers that differs from ours and
+// reports whether there was one.
+func (c *Core) timerMismatches(t *Timers, add func(key, ours, theirs string)) (named bool) {
+	o := &c.cfg.Timers
+	dur := func(key string, ours, theirs time.Duration) {
+		if ours != theirs {
+			add("timers."+key, ours.String(), theirs.String())
+			named = true
+		}
+	}
+	dur("deadtime", o.Deadtime, t.Deadtime)
+	dur("adaptive_floor", o.AdaptiveFloor, t.AdaptiveFloor)
+	dur("startup", o.Startup, t.Startup)
+	dur("indoubt_hold", o.IndoubtHold, t.IndoubtHold)
+	dur("damping", o.Damping, t.Damping)
+	if o.FlapLimit != t.FlapLimit {
+		add("timers.flap_limit", strconv.Itoa(o.FlapLimit), strconv.Itoa(t.FlapLimit))
+		named = true
+	}
+	dur("carrier_settle", o.CarrierSettle, t.CarrierSettle)
+	return named
+}
+
+// serviceMismatches adds the failback settings of service name that differ
+// between ours and t; a service only one side has is left to Rest.
+func (c *Core) serviceMismatches(name string, t *Timers, add func(key, ours, theirs string)) (named bool) {
+	i := slices.IndexFunc(c.cfg.Timers.Services, func(s ServiceTimers) bool { return s.Name == name })
+	j := slices.IndexFunc(t.Services, func(s ServiceTimers) bool { return s.Name == name })
+	if i < 0 || j < 0 {
+		return false
+	}
+	o, th := c.cfg.Timers.Services[i], t.Services[j]
+	if o.Failback != th.Failback {
+		add("services."+name+".failback", strconv.FormatBool(o.Failback), strconv.FormatBool(th.Failback))
+		named = true
+	}
+	if o.FailbackDelay != th.FailbackDelay {
+		add("services."+name+".failback_delay", o.FailbackDelay.String(), th.FailbackDelay.String())
+		named = true
+	}
+	return named
+}
+
+// maxDeadtime is the longest deadtime of our paths.
+func (c *Core) maxDeadtime() time.Duration {
+	var d time.Duration
+	for _, p := range c.cfg.Paths {
+		d = max(d, p.Deadtime)
+	}
+	return d
 }
 
 // oneWay marks paths on which we hear p but p reports not hearing us.
@@ -1184,6 +1287,9 @@ func (c *Core) Advert() Advert {
 	for _, p := range c.peers {
 		for _, l := range p.links {
 			a.Views = append(a.Views, View{Peer: p.name, Path: l.lp.spec.Name, Up: l.state != PathDown})
+		}
+		if p.heard && p.fingerprint != c.cfg.Fingerprint {
+			a.SendTimers = true
 		}
 	}
 	return a

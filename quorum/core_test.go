@@ -2,6 +2,7 @@ package quorum
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -479,6 +480,103 @@ func TestWeightedPeerRanking(t *testing.T) {
 			}
 			if got := len(c.Status().Mismatches) > 0; got != tc.mismatch {
 				t.Errorf("mismatch %v, want %v: %v", got, tc.mismatch, c.Status().Mismatches)
+			}
+		})
+	}
+}
+
+// TestMismatchNamesTimers: a peer whose fingerprint differs gets our
+// timers (Advert.SendTimers), and the timers it sends name each
+// difference; the fingerprint is listed only when they do not explain it.
+func TestMismatchNamesTimers(t *testing.T) {
+	ours := Timers{Deadtime: ms(100), Startup: ms(300), Damping: ms(10000), FlapLimit: 3, CarrierSettle: ms(1000), Rest: 7,
+		Services: []ServiceTimers{{Name: "vip1", Failback: true, FailbackDelay: ms(1000)}}}
+	with := func(f func(*Timers)) *Timers {
+		t := ours
+		t.Services = slices.Clone(ours.Services)
+		f(&t)
+		return &t
+	}
+	type mm struct{ key, ours, theirs string }
+	for _, tc := range []struct {
+		name     string
+		fp       uint32 // the peer's fingerprint (ours is 1)
+		prio     int    // advertised (configured 50)
+		timers   *Timers
+		want     []mm
+		send     bool // we send our timers
+		alarm    string
+		alarmMid bool // the alarm is raised before a deadtime has passed
+	}{
+		{name: "agreeing peer sending timers for a third node", fp: 1, prio: 50, timers: with(func(t *Timers) { t.Deadtime = ms(200) })},
+		{name: "deadtime", fp: 2, prio: 50, timers: with(func(t *Timers) { t.Deadtime = ms(200) }),
+			want: []mm{{"timers.deadtime", "100ms", "200ms"}}, send: true, alarmMid: true,
+			alarm: "config mismatch with n2: timers.deadtime ours 100ms theirs 200ms"},
+		{name: "every timer", fp: 2, prio: 50, timers: &Timers{AdaptiveFloor: ms(250), IndoubtHold: ms(50), Rest: 7,
+			Services: []ServiceTimers{{Name: "vip1"}}},
+			want: []mm{{"timers.deadtime", "100ms", "0s"}, {"timers.adaptive_floor", "0s", "250ms"}, {"timers.startup", "300ms", "0s"},
+				{"timers.indoubt_hold", "0s", "50ms"}, {"timers.damping", "10s", "0s"}, {"timers.flap_limit", "3", "0"},
+				{"timers.carrier_settle", "1s", "0s"}, {"services.vip1.failback", "true", "false"}, {"services.vip1.failback_delay", "1s", "0s"}},
+			send: true, alarmMid: true},
+		{name: "a service only the peer has is left to the fingerprint", fp: 2, prio: 50,
+			timers: with(func(t *Timers) { t.Services[0].Name = "vip2"; t.Rest = 8 }),
+			want:   []mm{{"fingerprint", "00000001", "00000002"}}, send: true, alarmMid: true},
+		{name: "no timers from the peer (an earlier version)", fp: 2, prio: 50,
+			want: []mm{{"fingerprint", "00000001", "00000002"}}, send: true,
+			alarm: "config mismatch with n2: fingerprint ours 00000001 theirs 00000002"},
+		{name: "timers equal: something they do not cover", fp: 2, prio: 50, timers: with(func(*Timers) {}),
+			want: []mm{{"fingerprint", "00000001", "00000002"}}, send: true, alarmMid: true},
+		{name: "rest differs besides a timer", fp: 2, prio: 50, timers: with(func(t *Timers) { t.Rest = 8; t.Damping = ms(20000) }),
+			want: []mm{{"timers.damping", "10s", "20s"}, {"fingerprint", "00000001", "00000002"}}, send: true, alarmMid: true},
+		{name: "rest explained by an advertised priority", fp: 2, prio: 60, timers: with(func(t *Timers) { t.Rest = 8 }),
+			want: []mm{{"services.vip1.priority", "50", "60"}}, send: true, alarmMid: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := twoNodeConfig("n1")
+			cfg.Fingerprint, cfg.Timers = 1, ours
+			c := mustNew(t, cfg)
+			if c.Advert().SendTimers {
+				t.Fatal("sends timers before hearing anyone")
+			}
+			var alarms []string
+			var firstAlarm time.Duration
+			for i := range 10 { // 1s of heartbeats on every path
+				for j, p := range []string{"eth0", "eth1", "serial0"} {
+					at := ms(100*i + j)
+					h := Heard{At: t0.Add(at), Peer: "n2", Path: p, Epoch: 1, Seq: uint64(i + 1), Interval: ms(100), Fingerprint: tc.fp,
+						Services: []ServiceState{{Name: "vip1", State: StateRecover, Priority: tc.prio}}}
+					if i > 0 { // its first frame went out before it heard us
+						h.Timers = tc.timers
+					}
+					for _, a := range mustStep(t, c, h) {
+						if al, ok := a.(Alarm); ok {
+							if len(alarms) == 0 {
+								firstAlarm = at
+							}
+							alarms = append(alarms, al.Text)
+						}
+					}
+				}
+			}
+			var got []mm
+			for _, m := range c.Status().Mismatches {
+				got = append(got, mm{m.Key, m.Ours, m.Theirs})
+			}
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(mm{})); diff != "" {
+				t.Errorf("mismatches (-want +got):\n%s", diff)
+			}
+			if got := c.Advert().SendTimers; got != tc.send {
+				t.Errorf("SendTimers %v, want %v", got, tc.send)
+			}
+			switch {
+			case tc.want == nil && len(alarms) > 0:
+				t.Errorf("alarms %q, want none", alarms)
+			case tc.want != nil && len(alarms) != 1:
+				t.Errorf("alarms %q, want one", alarms)
+			case tc.alarm != "" && alarms[0] != tc.alarm:
+				t.Errorf("alarm %q, want %q", alarms[0], tc.alarm)
+			case tc.want != nil && tc.alarmMid != (firstAlarm < ms(300)):
+				t.Errorf("alarm at %v, want it before the deadtime (300ms) %v", firstAlarm, tc.alarmMid)
 			}
 		})
 	}

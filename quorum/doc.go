@@ -60,6 +60,12 @@
 // Control messages may arrive more than once (the shell sends them on every
 // path); they are deduplicated by the sender's Ref within its epoch.
 //
+// Config mismatches (Status.Mismatches, one Alarm per distinct set): the
+// interval travels in every frame; while a peer's fingerprint differs from
+// ours, Advert.SendTimers asks the shell to send Config.Timers, and the
+// peer's (Heard.Timers) name each differing timer. The "fingerprint" entry
+// is kept only when nothing named explains the difference.
+//
 // A PeerChanged with From == To reports a peer restart (a new epoch); a
 // PathChanged with From == To reports one-way loss starting or ending (one
 // Alarm per episode when it starts, after it has lasted a deadtime).

@@ -82,6 +82,9 @@ type Heard struct {
 	Views       []View         // the peer's reciprocal view
 	Services    []ServiceState // the peer's services
 	Control     *Control       // a hand-off message, if any
+	// Timers are the peer's, when its frame carries them (it sees a
+	// fingerprint other than its own); nil otherwise.
+	Timers *Timers
 }
 
 // View is a peer's view of one of its paths to some node.
@@ -246,4 +249,8 @@ func (Alarm) isAction()         {}
 type Advert struct {
 	Services []ServiceState
 	Views    []View
+	// SendTimers: a peer advertises a fingerprint other than ours, so the
+	// heartbeat also carries Config.Timers, for it to name the difference.
+	// False while every peer heard agrees: the frame carries nothing more.
+	SendTimers bool
 }

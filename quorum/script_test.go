@@ -170,6 +170,12 @@ func runScript(t *testing.T, file, text string) {
 				case k == "fingerprint" && target != nil:
 					x, _ := strconv.ParseUint(v, 16, 32)
 					target.fp = uint32(x)
+				case strings.HasPrefix(k, "timers.") && target != nil:
+					target.timers[strings.TrimPrefix(k, "timers.")] = v
+				case strings.HasPrefix(k, "services.") && target != nil:
+					target.timers[strings.TrimPrefix(k, "services.")] = v
+				case k == "timers" && target != nil:
+					target.noTimers = v == "off"
 				case k == "damping":
 					s.damping.Period = dur(v)
 				case k == "flaps":
@@ -315,6 +321,9 @@ func expect(s *sim, f []string, line string, nodeArg func(string) *node, errorf,
 		}
 		return n.core.Status()
 	}
+	if len(f) > 1 && f[0] == "no" && f[1] == "mismatch" {
+		f = append([]string{"nomismatch"}, f[2:]...)
+	}
 	switch f[0] {
 	case "state": // expect state NODE SERVICE STATE
 		need(4)
@@ -413,14 +422,24 @@ func expect(s *sim, f []string, line string, nodeArg func(string) *node, errorf,
 		if got := status(nodeArg(f[1])).Isolated; got != want {
 			errorf("%s isolated %v, want %v", f[1], got, want)
 		}
-	case "mismatch": // expect mismatch NODE PEER KEY
+	case "mismatch": // expect mismatch NODE PEER KEY [OURS THEIRS]
 		need(4)
 		for _, m := range status(nodeArg(f[1])).Mismatches {
 			if m.Peer == f[2] && m.Key == f[3] {
+				if len(f) >= 6 && (m.Ours != f[4] || m.Theirs != f[5]) {
+					errorf("%s: mismatch %s with %s: ours %s theirs %s, want %s %s", f[1], f[3], f[2], m.Ours, m.Theirs, f[4], f[5])
+				}
 				return
 			}
 		}
 		errorf("%s reports no mismatch %s with %s: %+v", f[1], f[3], f[2], status(nodeArg(f[1])).Mismatches)
+	case "nomismatch": // expect no mismatch NODE PEER KEY
+		need(4)
+		for _, m := range status(nodeArg(f[1])).Mismatches {
+			if m.Peer == f[2] && m.Key == f[3] {
+				errorf("%s reports mismatch %s with %s: %+v", f[1], f[3], f[2], m)
+			}
+		}
 	case "action", "no": // expect action NODE TEXT... / expect no action NODE TEXT...
 		neg := f[0] == "no"
 		if neg {

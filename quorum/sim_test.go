@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,11 @@ type node struct {
 	core     *Core
 	interval time.Duration
 	fp       uint32
+	// timers overrides its Config.Timers ("deadtime" -> "200ms",
+	// "vip1.failback" -> "off"); noTimers: it never sends them (a node
+	// of an earlier version).
+	timers   map[string]string
+	noTimers bool
 	epoch    uint64
 	seq      uint64
 	nextHB   time.Time
@@ -95,7 +101,7 @@ func newSim(t testing.TB) *sim {
 }
 
 func (s *sim) addNode(name string) *node {
-	n := &node{name: name, interval: s.interval, carrier: map[string]bool{}, vip: map[string]bool{},
+	n := &node{name: name, interval: s.interval, carrier: map[string]bool{}, vip: map[string]bool{}, timers: map[string]string{},
 		state: map[string]State{}, conflict: map[string]bool{}, changes: map[string][]State{}}
 	s.nodes = append(s.nodes, n)
 	s.byName[name] = n
@@ -114,7 +120,54 @@ func (s *sim) config(n *node) Config {
 		}
 	}
 	cfg.Services = s.services
+	cfg.Timers = s.timers(n)
 	return cfg
+}
+
+// timers is n's Config.Timers: the services' failback settings, the
+// startup and damping of the sim, and n's overrides.
+func (s *sim) timers(n *node) Timers {
+	t := Timers{Startup: s.startup, Damping: s.damping.Period, FlapLimit: s.damping.Flaps, CarrierSettle: s.damping.Settle}
+	for _, sv := range s.services {
+		t.Services = append(t.Services, ServiceTimers{Name: sv.Name, Failback: sv.Failback, FailbackDelay: sv.FailbackDelay})
+	}
+	for k, v := range n.timers {
+		d, _ := time.ParseDuration(v)
+		switch k {
+		case "deadtime":
+			t.Deadtime = d
+		case "adaptive_floor":
+			t.AdaptiveFloor = d
+		case "startup":
+			t.Startup = d
+		case "indoubt_hold":
+			t.IndoubtHold = d
+		case "damping":
+			t.Damping = d
+		case "flap_limit":
+			t.FlapLimit, _ = strconv.Atoi(v)
+		case "carrier_settle":
+			t.CarrierSettle = d
+		case "rest":
+			x, _ := strconv.ParseUint(v, 16, 32)
+			t.Rest = uint32(x)
+		default:
+			svc, key, _ := strings.Cut(k, ".")
+			i := slices.IndexFunc(t.Services, func(st ServiceTimers) bool { return st.Name == svc })
+			if i < 0 {
+				s.t.Fatalf("%s: timers: unknown key %q", n.name, k)
+			}
+			switch key {
+			case "failback":
+				t.Services[i].Failback = v == "on"
+			case "failback_delay":
+				t.Services[i].FailbackDelay = d
+			default:
+				s.t.Fatalf("%s: timers: unknown key %q", n.name, k)
+			}
+		}
+	}
+	return t
 }
 
 func (s *sim) logf(format string, args ...any) {
@@ -240,6 +293,11 @@ func (s *sim) push(d delivery) {
 func (s *sim) send(n *node, ctl *Control) {
 	n.seq++
 	adv := n.core.Advert()
+	var timers *Timers
+	if adv.SendTimers && !n.noTimers {
+		t := s.timers(n)
+		timers = &t
+	}
 	for _, p := range s.paths {
 		if !n.carrier[p.Name] {
 			continue
@@ -257,7 +315,7 @@ func (s *sim) send(n *node, ctl *Control) {
 			}
 			s.push(delivery{at: s.now.Add(delay), to: m.name, epoch: m.epoch, ev: Heard{
 				Peer: n.name, Path: p.Name, Epoch: n.epoch, Seq: n.seq, Interval: n.interval,
-				Fingerprint: n.fp, Views: adv.Views, Services: adv.Services, Control: ctl,
+				Fingerprint: n.fp, Views: adv.Views, Services: adv.Services, Control: ctl, Timers: timers,
 			}})
 		}
 	}

@@ -61,7 +61,11 @@ type ServiceStatus struct {
 // Mismatch is a config difference between us and a peer.
 type Mismatch struct {
 	Peer   string `json:"peer"`
-	Key    string `json:"key"` // "interval", "fingerprint", "services.NAME.priority"
+	// Key: "interval"; "timers.deadtime" and the other [timers] keys;
+	// "services.NAME.priority", "services.NAME.failback",
+	// "services.NAME.failback_delay"; "fingerprint" when nothing of the
+	// above explains that the fingerprints differ.
+	Key    string `json:"key"`
 	Ours   string `json:"ours"`
 	Theirs string `json:"theirs"`
 }
