@@ -82,7 +82,7 @@ type peer struct {
 	fpSince     time.Time // its fingerprint differs from ours since (zero: it agrees)
 	mismatches  []Mismatch
 	alarmed     []Mismatch // what the last mismatch alarm named
-	sig         uint64 // the link kinds the reason was made from (verdict)
+	sig         uint64     // the link kinds the reason was made from (verdict)
 	services    map[string]ServiceState
 	hearsUs     map[string]bool // path -> the peer's view of us
 	refs        map[uint64]bool // control refs seen in this epoch

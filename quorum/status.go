@@ -60,7 +60,7 @@ type ServiceStatus struct {
 
 // Mismatch is a config difference between us and a peer.
 type Mismatch struct {
-	Peer   string `json:"peer"`
+	Peer string `json:"peer"`
 	// Key: "interval"; "timers.deadtime" and the other [timers] keys;
 	// "services.NAME.priority", "services.NAME.failback",
 	// "services.NAME.failback_delay"; "fingerprint" when nothing of the
