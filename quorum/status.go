@@ -58,13 +58,13 @@ type ServiceStatus struct {
 	Since    time.Time `json:"since"`
 }
 
-// Mismatch is a config difference between us and a peer.
+// Mismatch is a config difference between us and a peer. Key is
+// "interval"; "timers.deadtime" and the other keys of [timers];
+// "services.NAME.priority", "services.NAME.failback" or
+// "services.NAME.failback_delay"; or "fingerprint" when nothing of these
+// explains that the fingerprints differ.
 type Mismatch struct {
-	Peer string `json:"peer"`
-	// Key: "interval"; "timers.deadtime" and the other [timers] keys;
-	// "services.NAME.priority", "services.NAME.failback",
-	// "services.NAME.failback_delay"; "fingerprint" when nothing of the
-	// above explains that the fingerprints differ.
+	Peer   string `json:"peer"`
 	Key    string `json:"key"`
 	Ours   string `json:"ours"`
 	Theirs string `json:"theirs"`
