@@ -261,11 +261,50 @@ func (s *session) seal(kind transport.Kind, c *transport.Control) ([]byte, error
 	for _, sv := range adv.Services {
 		f.Services = append(f.Services, transport.ServiceView{Name: sv.Name, State: uint8(sv.State), Priority: uint8(min(max(sv.Priority, 0), 255))})
 	}
+	if adv.SendTimers && !s.timersBig {
+		f.Timers = &s.ourTimers // a peer's fingerprint differs: let it name each difference
+	}
 	b, err := s.sealer.AppendSeal(s.sealed[:0], *f)
+	if err != nil && f.Timers != nil {
+		// Only a config at the frame limit gets here: the heartbeat goes
+		// out without them, and the peers name the fingerprint.
+		s.timersBig = true
+		s.log.Warn("timers not sent to peers whose config differs: the frame would be too long", "reason", err.Error())
+		f.Timers = nil
+		b, err = s.sealer.AppendSeal(s.sealed[:0], *f)
+	}
 	if err == nil {
 		s.sealed = b
 	}
 	return b, err
+}
+
+// wireTimers is t as a frame carries it: the services' in config order,
+// which is the order of the frame's services (the core's Advert).
+func wireTimers(t quorum.Timers) transport.Timers {
+	w := transport.Timers{
+		Deadtime: t.Deadtime, AdaptiveFloor: t.AdaptiveFloor, Startup: t.Startup, IndoubtHold: t.IndoubtHold,
+		Damping: t.Damping, FlapLimit: t.FlapLimit, CarrierSettle: t.CarrierSettle, Rest: t.Rest,
+	}
+	for _, st := range t.Services {
+		w.Services = append(w.Services, transport.ServiceTimers{Failback: st.Failback, FailbackDelay: st.FailbackDelay})
+	}
+	return w
+}
+
+// heardTimers is the timers f carries in the core's terms: the services
+// are named by the frame's list (the codec checks that they match).
+func heardTimers(f *transport.Frame) *quorum.Timers {
+	w := f.Timers
+	t := &quorum.Timers{
+		Deadtime: w.Deadtime, AdaptiveFloor: w.AdaptiveFloor, Startup: w.Startup, IndoubtHold: w.IndoubtHold,
+		Damping: w.Damping, FlapLimit: w.FlapLimit, CarrierSettle: w.CarrierSettle, Rest: w.Rest,
+		Services: make([]quorum.ServiceTimers, 0, len(w.Services)),
+	}
+	for i, st := range w.Services {
+		t.Services = append(t.Services, quorum.ServiceTimers{Name: f.Services[i].Name, Failback: st.Failback, FailbackDelay: st.FailbackDelay})
+	}
+	return t
 }
 
 // read runs per path: admit frames (auth, replay) and hand them to the loop.
@@ -335,6 +374,9 @@ func (s *session) heard(r rxFrame) {
 	}
 	for _, sv := range f.Services {
 		h.Services = append(h.Services, quorum.ServiceState{Name: sv.Name, State: quorum.State(sv.State), Priority: int(sv.Priority)})
+	}
+	if f.Timers != nil {
+		h.Timers = heardTimers(&f)
 	}
 	if f.Control != nil {
 		c := quorum.Control{Op: quorum.ControlOp(f.Control.Op), Service: f.Control.Service, Target: f.Control.Target, Ref: f.Control.Ref}

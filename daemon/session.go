@@ -36,9 +36,11 @@ type session struct {
 	echo   map[[2]string]echo // (peer, path) -> last frame heard
 	remote map[string]remoteSvcs
 
-	fingerprint uint32          // cfg.Fingerprint(), sent in every frame
-	out         transport.Frame // the frame seal builds (lists reused)
-	sealed      []byte          // the bytes seal returns (reused)
+	fingerprint uint32           // cfg.Fingerprint(), sent in every frame
+	ourTimers   transport.Timers // cfg.CoreTimers(), sent while a peer's fingerprint differs
+	timersBig   bool             // a frame with them was over the limit (logged once)
+	out         transport.Frame  // the frame seal builds (lists reused)
+	sealed      []byte           // the bytes seal returns (reused)
 
 	rx     chan rxFrame      // from path readers
 	events chan quorum.Event // probe results
@@ -76,6 +78,7 @@ func newSession(d *Daemon, cfg *config.Config, nw *Net, inherited map[string]boo
 		links:       make(chan transport.LinkEvent, 64),
 		epoch:       uint64(now.UnixMicro()),
 		fingerprint: cfg.Fingerprint(),
+		ourTimers:   wireTimers(cfg.CoreTimers()),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
@@ -364,6 +367,7 @@ func (s *session) reload() error {
 		s.d.opts.Level.Set(nc.Level())
 		s.cfg = nc
 		s.fingerprint = nc.Fingerprint()
+		s.ourTimers = wireTimers(nc.CoreTimers())
 		s.log.Info("config reloaded", "config", file, "log_level", nc.LogLevel)
 		return nil
 	}

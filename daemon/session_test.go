@@ -34,6 +34,15 @@ var benchPaths = []string{"eth0", "eth1", "serial0"}
 // an HMAC key, and no sockets, VIP managers or goroutines.
 func loopSession(tb testing.TB, self, other string, now time.Time) *session {
 	tb.Helper()
+	return loopSessionWith(tb, self, other, now, "")
+}
+
+// loopSessionWith is loopSession with extra tables (TOML) at the end of
+// the config.
+func loopSessionWith(tb testing.TB, self, other string, now time.Time, extra string) *session {
+	tb.Helper()
+	// Both nodes' configs agree (one fingerprint): the smaller name ranks first.
+	first, second := min(self, other), max(self, other)
 	text := fmt.Sprintf(`cluster = "lab"
 node = %q
 key_file = "/nonexistent/key"
@@ -62,7 +71,7 @@ name = "web"
 vip = "198.18.1.100/32"
 interface = "eth0"
 priority = {%s = 2, %s = 1}
-`, self, self, other, self, other)
+`, self, self, other, first, second) + extra
 	cfg, err := config.Parse(self+".toml", []byte(text))
 	if err != nil {
 		tb.Fatal(err)
@@ -90,6 +99,7 @@ priority = {%s = 2, %s = 1}
 		byName: map[string]*pathRT{}, svcs: map[string]*svcRT{}, echo: map[[2]string]echo{},
 		remote: map[string]remoteSvcs{}, epoch: uint64(now.UnixMicro()), lastAt: now, fingerprint: cfg.Fingerprint(),
 		rx: make(chan rxFrame, 256), events: make(chan quorum.Event, 64), links: make(chan transport.LinkEvent, 64),
+		ourTimers: wireTimers(cfg.CoreTimers()),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	tb.Cleanup(s.cancel)

@@ -31,6 +31,7 @@ func (s *session) status() *client.Status {
 	}
 	for _, m := range cs.Mismatches {
 		st.Mismatch = append(st.Mismatch, m.Peer+": "+m.Key+": ours "+m.Ours+", theirs "+m.Theirs)
+		st.MismatchDetail = append(st.MismatchDetail, client.Mismatch{Peer: m.Peer, Key: m.Key, Ours: m.Ours, Theirs: m.Theirs})
 	}
 	rtt, jitter := map[string]time.Duration{}, map[string]time.Duration{}
 	for _, rt := range s.paths {

@@ -65,6 +65,8 @@ type Status struct {
 	Stalls      uint64    `json:"stalls"`
 	LastStall   Duration  `json:"last_stall,omitempty"`
 	LastStallAt time.Time `json:"last_stall_at,omitempty"`
+	// MismatchDetail is Mismatch one field each, for scripts.
+	MismatchDetail []Mismatch `json:"mismatch_detail"`
 }
 
 // Peer is the verdict on one peer and its paths.
@@ -221,6 +223,18 @@ type Path struct {
 	// until a second has passed).
 	SentRate float64 `json:"sent_bytes_per_s"`
 	RecvRate float64 `json:"received_bytes_per_s"`
+}
+
+// Mismatch is one config difference with a peer: Key is "interval", a
+// key of [timers] ("timers.deadtime"), "services.NAME.priority",
+// "services.NAME.failback" or "services.NAME.failback_delay", or
+// "fingerprint" when the peer's config differs in something none of these
+// explains (or the peer does not say what).
+type Mismatch struct {
+	Peer   string `json:"peer"`
+	Key    string `json:"key"`
+	Ours   string `json:"ours"`
+	Theirs string `json:"theirs"`
 }
 
 // Alarm is something that needs an operator.

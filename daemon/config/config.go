@@ -167,8 +167,10 @@ func DefaultService() ServiceConfig {
 	}
 }
 
-// Fingerprint summarises what must be equal on every node: timing and
-// the services with their priorities. Peers compare it with ours.
+// Fingerprint summarises what must be equal on every node: the cluster,
+// every timer, and the services with their failback and priorities. Peers
+// compare it with ours; while it differs they send their timers
+// (CoreTimers) too, so that each difference is named.
 func (c *Config) Fingerprint() uint32 {
 	h := crc32.NewIEEE()
 	fmt.Fprintf(h, "%s|%d|%d|%d|", c.Cluster, c.Timers.Interval, c.Timers.Deadtime, c.Timers.AdaptiveFloor)
@@ -179,6 +181,28 @@ func (c *Config) Fingerprint() uint32 {
 		}
 		sort.Strings(nodes)
 		fmt.Fprintf(h, "%s %s %t %d", s.Name, s.VIP, s.Failback, s.FailbackDelay)
+		for _, n := range nodes {
+			fmt.Fprintf(h, " %s=%d", n, s.Priority[n])
+		}
+		h.Write([]byte{'|'})
+	}
+	t := c.CoreTimers()
+	fmt.Fprintf(h, "%d %d %d %d %d|", t.Startup, t.IndoubtHold, t.Damping, t.FlapLimit, t.CarrierSettle)
+	return h.Sum32()
+}
+
+// rest is the part of the fingerprint that CoreTimers does not carry: the
+// cluster and the services' names, addresses and priorities.
+func (c *Config) rest() uint32 {
+	h := crc32.NewIEEE()
+	fmt.Fprintf(h, "%s|", c.Cluster)
+	for _, s := range c.Services {
+		nodes := make([]string, 0, len(s.Priority))
+		for n := range s.Priority {
+			nodes = append(nodes, n)
+		}
+		sort.Strings(nodes)
+		fmt.Fprintf(h, "%s %s", s.Name, s.VIP)
 		for _, n := range nodes {
 			fmt.Fprintf(h, " %s=%d", n, s.Priority[n])
 		}

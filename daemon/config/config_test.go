@@ -223,3 +223,77 @@ baud = %d
 		}
 	}
 }
+
+// Everything peers must agree on moves the fingerprint, and what moves it
+// is either in CoreTimers (named in a mismatch) or in its Rest hash.
+func TestFingerprintCoversTimers(t *testing.T) {
+	parse := func(t *testing.T, extra string) *Config {
+		t.Helper()
+		c, err := Parse("f.toml", []byte(base+extra))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	ref := parse(t, "")
+	refT := ref.CoreTimers()
+	for _, tc := range []struct {
+		name, extra string
+		named       bool // CoreTimers differ beyond Rest (address and priority move Rest)
+	}{
+		{"interval", "\n[timers]\ninterval = \"30ms\"\n", false}, // in every frame, not in CoreTimers
+		{"deadtime", "\n[timers]\ndeadtime = \"200ms\"\n", true},
+		{"adaptive floor", "\n[timers]\nadaptive_floor = \"60ms\"\n", true},
+		{"startup", "\n[timers]\nstartup = \"1s\"\n", true},
+		{"indoubt hold", "\n[timers]\nindoubt_hold = \"50ms\"\n", true},
+		{"damping", "\n[timers]\ndamping = \"20s\"\n", true},
+		{"flap limit", "\n[timers]\nflap_limit = 5\n", true},
+		{"carrier settle", "\n[timers]\ncarrier_settle = \"2s\"\n", true},
+		{"failback", "failback = false\n", true},
+		{"failback delay", "failback_delay = \"5s\"\n", true},
+		{"address", "", false},
+		{"priority", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := parse(t, tc.extra)
+			switch tc.name {
+			case "address":
+				c.Services[0].VIP = netip.MustParsePrefix("198.18.1.101/24")
+			case "priority":
+				c.Services[0].Priority = map[string]int{"n1": 100, "n2": 60}
+			}
+			if c.Fingerprint() == ref.Fingerprint() {
+				t.Fatal("fingerprint unchanged")
+			}
+			ct := c.CoreTimers()
+			restMoved := ct.Rest != refT.Rest
+			ct.Rest = refT.Rest
+			named := cmp.Diff(refT, ct) != ""
+			wantRest := tc.name == "address" || tc.name == "priority"
+			if named != tc.named || restMoved != wantRest {
+				t.Errorf("named %v (want %v), rest moved %v:\n%s", named, tc.named, restMoved, cmp.Diff(refT, c.CoreTimers()))
+			}
+			if diff := cmp.Diff(c.CoreTimers(), c.Core().Timers); diff != "" {
+				t.Errorf("core timers (-CoreTimers +Core):\n%s", diff)
+			}
+		})
+	}
+	// Off, damping has no flap limit to differ in; a node's own settings
+	// (log level) are no one else's business.
+	off := parse(t, "\n[timers]\ndamping = \"0s\"\nflap_limit = 3\n")
+	if off2 := parse(t, "\n[timers]\ndamping = \"0s\"\nflap_limit = 7\n"); off.Fingerprint() != off2.Fingerprint() {
+		t.Error("the flap limit moved the fingerprint with damping off")
+	}
+	if parse(t, "").Fingerprint() != withLevel(t, "debug").Fingerprint() {
+		t.Error("log_level moved the fingerprint")
+	}
+}
+
+func withLevel(t *testing.T, level string) *Config {
+	t.Helper()
+	c, err := Parse("f.toml", []byte("log_level = \""+level+"\"\n"+base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

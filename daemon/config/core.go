@@ -53,6 +53,7 @@ func (c *Config) Core() quorum.Config {
 		Fingerprint: c.Fingerprint(),
 		Startup:     c.Timers.Startup,
 		Damping:     quorum.Damping{Period: c.Timers.Damping, Flaps: c.Timers.FlapLimit, Settle: c.Timers.CarrierSettle},
+		Timers:      c.CoreTimers(),
 	}
 	peerPaths := map[string][]string{}
 	for _, p := range c.Paths {
@@ -83,6 +84,25 @@ func (c *Config) Core() quorum.Config {
 		qc.Services = append(qc.Services, svc)
 	}
 	return qc
+}
+
+// CoreTimers is what the fingerprint covers besides the interval, in the
+// core's terms: the timers, each service's failback settings (config
+// order) and a hash of the rest. The flap limit counts only while damping
+// is on.
+func (c *Config) CoreTimers() quorum.Timers {
+	t := c.Timers
+	qt := quorum.Timers{
+		Deadtime: t.Deadtime, AdaptiveFloor: t.AdaptiveFloor, Startup: t.Startup, IndoubtHold: t.IndoubtHold,
+		Damping: t.Damping, CarrierSettle: t.CarrierSettle, Rest: c.rest(),
+	}
+	if t.Damping > 0 {
+		qt.FlapLimit = t.FlapLimit
+	}
+	for _, sc := range c.Services {
+		qt.Services = append(qt.Services, quorum.ServiceTimers{Name: sc.Name, Failback: sc.Failback, FailbackDelay: sc.FailbackDelay})
+	}
+	return qt
 }
 
 // FrameRate is how many heartbeat frames a second this node sends and
