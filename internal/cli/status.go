@@ -189,7 +189,7 @@ func RenderStatus(st *client.Status) string {
 	if len(st.Mismatch) == 0 {
 		b.WriteString("mismatches: none\n")
 	} else {
-		b.WriteString("MISMATCHES (fix these: equal intervals and service definitions on every host):\n")
+		b.WriteString("MISMATCHES (fix these: the same timers and services on every host):\n")
 		for _, m := range st.Mismatch {
 			fmt.Fprintf(&b, "  %s\n", m)
 		}

@@ -7,7 +7,8 @@
 // (faults_test.go): the service NIC set down and up inside the master, a
 // freeze longer than the VIP's lifetime, a flapping service NIC, a USB
 // serial adapter replugged as another device, line noise, one-way paths and
-// forged frames.
+// forged frames; and a deadtime that differs between the hosts, named in
+// status (mismatch_test.go).
 //
 // Tests named TestPrivileged... need root or an unprivileged user namespace
 // (lab.Main re-executes the test binary in one); they never skip as root.
