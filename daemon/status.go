@@ -54,7 +54,9 @@ func (s *session) status() *client.Status {
 		}
 		st.Paths = append(st.Paths, p)
 	}
+	dead := map[string]bool{}
 	for _, pe := range cs.Peers {
+		dead[pe.Name] = pe.State == quorum.PeerDead
 		cp := client.Peer{Name: pe.Name, State: pe.State.String(), Reason: pe.Reason, Epoch: pe.Epoch}
 		for _, pp := range pe.Paths {
 			x := client.PeerPath{
@@ -94,6 +96,9 @@ func (s *session) status() *client.Status {
 			}
 		}
 		for _, pe := range s.cfg.Peers {
+			if dead[pe.Name] {
+				continue // its last advert is not its state now
+			}
 			for _, sv := range s.remote[pe.Name].svcs {
 				if sv.Name == name {
 					cs.Remote = append(cs.Remote, client.RemoteState{Node: pe.Name, State: quorum.State(sv.State).String(), Priority: int(sv.Priority)})

@@ -188,7 +188,8 @@ type HookStats struct {
 	Last     HookRun `json:"last"`
 }
 
-// RemoteState is a peer's advertised state of one service.
+// RemoteState is a peer's advertised state of one service; a peer we
+// consider dead has none (its last advert is not its state now).
 type RemoteState struct {
 	Node     string `json:"node"`
 	State    string `json:"state"`

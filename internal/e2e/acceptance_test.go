@@ -122,6 +122,18 @@ func TestPrivilegedPowerPull(t *testing.T) {
 		v, paths, err := peerState(ctx, rg, "h2", "h1")
 		return err == nil && v == "dead", v + " " + fmtPaths(paths)
 	})
+	// A dead peer's last advert is not shown as its state.
+	st, err := rg.Status(context.Background(), "h2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sv := range st.Services {
+		for _, r := range sv.Remote {
+			if r.Node == "h1" {
+				t.Errorf("h2's status shows dead h1's %s as %s", sv.Name, r.State)
+			}
+		}
+	}
 
 	sampler := rg.Sample("web")
 	t1 := time.Now()
