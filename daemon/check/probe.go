@@ -1,7 +1,6 @@
 package check
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,8 +10,9 @@ import (
 	"net/url"
 	"os/exec"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/failover-ha/failover/daemon/proc"
 )
 
 // newProber returns the prober of sp (already validated).
@@ -40,19 +40,8 @@ type execProbe struct {
 	inside func(func() error) error
 }
 
-// killGrace is how long Wait waits for the output pipes to close after the
-// process group was killed (a grandchild that left the group may hold
-// them).
-const killGrace = 200 * time.Millisecond
-
 func (p *execProbe) probe(ctx context.Context) (bool, string) {
-	cmd := exec.CommandContext(ctx, p.argv[0], p.argv[1:]...)
-	cmd.Env = append(cmd.Environ(), p.env...)
-	out := &lineBuffer{max: 4096}
-	cmd.Stdout, cmd.Stderr = out, out
-	ownGroup(cmd)
-	cmd.Cancel = func() error { return killGroup(cmd) }
-	cmd.WaitDelay = killGrace
+	cmd, out := proc.Command(ctx, p.argv, p.env, 4096)
 	if err := p.inside(cmd.Start); err != nil {
 		return false, "not started: " + err.Error()
 	}
@@ -76,29 +65,6 @@ func (p *execProbe) probe(ctx context.Context) (bool, string) {
 		text = "exit status 0"
 	}
 	return true, text
-}
-
-// lineBuffer keeps the first max bytes written to it; safe for the two
-// copying goroutines of exec.Cmd.
-type lineBuffer struct {
-	mu  sync.Mutex
-	b   bytes.Buffer
-	max int
-}
-
-func (l *lineBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if room := l.max - l.b.Len(); room > 0 {
-		l.b.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
-}
-
-func (l *lineBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // tcpProbe connects to addr and closes at once.

@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/failover-ha/failover/daemon/proc"
 )
 
 // Change is one service state change to tell the hooks about.
@@ -267,15 +268,9 @@ func (r *Runner) runHook(c Change, hook string, argv []string, limit time.Durati
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = append(cmd.Environ(),
-		"FAILOVER_SERVICE="+c.Service, "FAILOVER_FROM="+c.From, "FAILOVER_TO="+c.To,
-		"FAILOVER_REASON="+c.Reason, "FAILOVER_VIP="+c.VIP, "FAILOVER_NODE="+c.Node)
-	out := &lineBuffer{max: 4096}
-	cmd.Stdout, cmd.Stderr = out, out
-	ownGroup(cmd)
-	cmd.Cancel = func() error { return killGroup(cmd) }
-	cmd.WaitDelay = killGrace
+	cmd, out := proc.Command(ctx, argv, []string{
+		"FAILOVER_SERVICE=" + c.Service, "FAILOVER_FROM=" + c.From, "FAILOVER_TO=" + c.To,
+		"FAILOVER_REASON=" + c.Reason, "FAILOVER_VIP=" + c.VIP, "FAILOVER_NODE=" + c.Node}, 4096)
 	t0 := time.Now()
 	if err := r.opts.Inside(cmd.Start); err != nil {
 		run.Error = "not started: " + err.Error()
@@ -301,10 +296,6 @@ func (r *Runner) runHook(c Change, hook string, argv []string, limit time.Durati
 	}
 	return run
 }
-
-// killGrace is how long Wait waits for the output pipes after the group
-// was killed (a grandchild that left the group may hold them open).
-const killGrace = 200 * time.Millisecond
 
 func (r *Runner) record(run Run) {
 	attrs := []any{"service", run.Service, "hook", run.Hook, "from", run.From, "to", run.To,
@@ -356,29 +347,6 @@ func (r *Runner) Status() Status {
 		return cmp.Or(cmp.Compare(a.Service, b.Service), -cmp.Compare(a.Hook, b.Hook))
 	})
 	return st
-}
-
-// lineBuffer keeps the first max bytes written to it; safe for the two
-// copying goroutines of exec.Cmd.
-type lineBuffer struct {
-	mu  sync.Mutex
-	b   bytes.Buffer
-	max int
-}
-
-func (l *lineBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if room := l.max - l.b.Len(); room > 0 {
-		l.b.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
-}
-
-func (l *lineBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func firstLine(s string) string {
