@@ -42,7 +42,8 @@ func Presets() []Preset {
 				// ~45ms, not a GC pause or a busy switch's queue. A 115200 baud
 				// cable sends every 45ms (3 ticks) and keeps 2.5 x that
 				// (112ms), so a cluster with a cable fails over no faster: fast
-				// pays off on UDP-only clusters.
+				// pays off on UDP-only clusters. (Two nodes; more make the frame
+				// longer and the cable slower.)
 				Deadtime: 60 * time.Millisecond,
 				// Fixed: the point is a known, short deadtime; an adaptive one
 				// would only be shorter still.
@@ -172,11 +173,14 @@ func CheckPreset(name string) error {
 	}
 	names := PresetNames()
 	msg := fmt.Sprintf("%q is not a preset: want %s", name, orList(names))
+	best, bestD := "", 3 // a typo: two edits at most
 	for _, n := range names {
-		if editDistance(strings.ToLower(strings.TrimSpace(name)), n) <= 1 {
-			msg += fmt.Sprintf(" (did you mean %q?)", n)
-			break
+		if d := editDistance(strings.ToLower(strings.TrimSpace(name)), n); d < bestD {
+			best, bestD = n, d
 		}
+	}
+	if best != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return fmt.Errorf("%s", msg)
 }
@@ -247,4 +251,12 @@ func presetOrDefault(name string) Preset {
 		panic("config: the default preset " + DefaultPreset + " is not in Presets")
 	}
 	return p
+}
+
+// Summary writes the preset's values in one line: "interval 20ms, deadtime
+// 100ms, ...", in the order of the keys (failover.toml.example lists them so).
+func (p Preset) Summary() string {
+	t := p.Timers
+	return fmt.Sprintf("interval %s, deadtime %s, adaptive_floor %s, startup %s, indoubt_hold %s, damping %s, flap_limit %d, carrier_settle %s, probe_window %s",
+		t.Interval, t.Deadtime, t.AdaptiveFloor, t.Startup, t.IndoubtHold, t.Damping, t.FlapLimit, t.CarrierSettle, p.ProbeWindow)
 }
