@@ -221,6 +221,7 @@ type parser struct {
 	// governs the file gives (nil until build has made cfg).
 	preset      Preset
 	presetGiven bool
+	presetBad   bool // the file names no known preset: lan's values stand in
 	cfg         *Config
 }
 
@@ -240,7 +241,7 @@ func (p *parser) problem(key, format string, args ...any) {
 
 // fromPreset reports whether the value at key (shown form) is the preset's.
 func (p *parser) fromPreset(key string) bool {
-	if p.cfg == nil {
+	if p.cfg == nil || p.presetBad {
 		return false
 	}
 	if _, set := p.cfg.From[key]; set {
@@ -263,6 +264,7 @@ func (p *parser) timers(c *Config, t *rawTimers) {
 		p.presetGiven = true
 		if err := CheckPreset(*t.Preset); err != nil {
 			p.problem("timers.preset", "%v", err)
+			p.presetBad = true
 		} else {
 			p.preset, _ = LookupPreset(*t.Preset)
 		}
