@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -31,7 +32,7 @@ func Presets() []Preset {
 	return []Preset{
 		{
 			Name: "fast",
-			Use:  "nodes on one switch, idle hosts: failover in ~60ms on UDP paths",
+			Use:  "nodes on one switch, idle hosts: a peer is dead after 60ms of silence",
 			Timers: Timers{
 				// 67 heartbeats a second per path. 10ms would cost more CPU
 				// than transport.CPUBudget from 13 nodes on two NICs and a
@@ -69,7 +70,7 @@ func Presets() []Preset {
 		},
 		{
 			Name: "lan",
-			Use:  "a LAN, hosts that may be busy: failover in ~100ms (the default)",
+			Use:  "a LAN, hosts that may be busy: dead after 100ms of silence (the default)",
 			Timers: Timers{
 				// 50 heartbeats a second per path cost ~5 kB/s and let
 				// deadtime be 100ms.
@@ -107,7 +108,7 @@ func Presets() []Preset {
 		},
 		{
 			Name: "wan",
-			Use:  "routed or congested links, VMs that pause: failover in ~1s",
+			Use:  "routed or congested links, VMs that pause: dead after 1s of silence",
 			Timers: Timers{
 				// 5 heartbeats a second per path: queueing on a congested or
 				// routed link and a VM's stolen CPU delay frames by tens of
@@ -182,7 +183,7 @@ func CheckPreset(name string) error {
 	if best != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", best)
 	}
-	return fmt.Errorf("%s", msg)
+	return errors.New(msg)
 }
 
 // orList writes names as "a, b or c".

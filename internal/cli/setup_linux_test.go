@@ -150,7 +150,7 @@ func TestSetupOnATerminal(t *testing.T) {
 		{"refused: /dev/ttyNOPE9 does not exist (serial ports here: " + port + "); try again\n", ""},
 		{"Baud rate (the same on both ends) [115200]: ", "fast"},
 		{`refused: "fast" is not a line speed like 115200; try again` + "\n", "57600"},
-		{"  wan   routed or congested links, VMs that pause: failover in ~1s\nTimer preset (fast, lan, wan) [lan]: ", "slow"},
+		{"  wan   routed or congested links, VMs that pause: dead after 1s of silence\nTimer preset (fast, lan, wan) [lan]: ", "slow"},
 		{`refused: "slow" is not a preset: want fast, lan or wan; try again` + "\n", "wan"},
 		{`Key file copied from the first node ("none": make a new key) [none]: `, ""},
 		{`vip = "198.18.1.100/24"`, ""}, // the file is shown before the last question
