@@ -388,9 +388,16 @@ func (p *parser) unknownKeys(md toml.MetaData) {
 			}
 			continue
 		}
-		p.errs = append(p.errs, &Problem{File: p.file, Line: line, Key: ks, What: "unknown key" + suggest(k[len(k)-1])})
+		hint := suggest(k[len(k)-1])
+		if last := k[len(k)-1]; slices.Contains(timerKeys, last) {
+			hint = " (" + last + " belongs in [timers])" // a timer key out of its table
+		}
+		p.errs = append(p.errs, &Problem{File: p.file, Line: line, Key: ks, What: "unknown key" + hint})
 	}
 }
+
+// timerKeys are the keys of [timers].
+var timerKeys = []string{"preset", "interval", "deadtime", "adaptive_floor", "startup", "indoubt_hold", "damping", "flap_limit", "carrier_settle"}
 
 var knownKeys = []string{
 	"cluster", "node", "key_file", "insecure_no_auth", "control_socket", "status_listen", "log_format", "log_level",

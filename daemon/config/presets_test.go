@@ -167,6 +167,14 @@ func TestPresetParse(t *testing.T) {
 	}
 }
 
+// A timer key out of [timers] says where it belongs.
+func TestPresetOutsideTimers(t *testing.T) {
+	_, err := Parse("f.toml", []byte("preset = \"wan\"\n"+base))
+	if want := `f.toml:1: preset: unknown key (preset belongs in [timers])`; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
 func TestTimerSettings(t *testing.T) {
 	text := strings.Replace(base, "[[peer]]", "[timers]\npreset = \"wan\"\ndeadtime = \"2s\"\n\n[[peer]]", 1)
 	c, err := Parse("f.toml", []byte(text))
