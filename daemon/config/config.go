@@ -24,14 +24,22 @@ type Config struct {
 	LogFormat      string // text | json
 	LogLevel       string // debug | info | warn | error
 	Timers         Timers
-	Peers          []PeerConfig
-	Paths          []PathConfig
-	Services       []ServiceConfig
-	SNMP           SNMPConfig
-	Notify         []string      // argv run on every service state change ("" = none)
-	NotifyFIFO     string        // a FIFO to write one line per change to ("" = none)
-	NotifyTimeout  time.Duration // a hook still running after this is killed
-	MetricsListen  string        // TCP "addr:port" of /metrics, / and /status.json ("" = off)
+	// Preset is the [timers] preset the timers start from (DefaultPreset
+	// when the file names none).
+	Preset string
+	// From says where each value a preset governs came from when it is not
+	// the preset's, by key as problems show it ("timers.deadtime",
+	// "service[0].probe_window"): "file", or the rule that derived it
+	// ("3 x deadtime"). TimerSettings lists them all.
+	From          map[string]string
+	Peers         []PeerConfig
+	Paths         []PathConfig
+	Services      []ServiceConfig
+	SNMP          SNMPConfig
+	Notify        []string      // argv run on every service state change ("" = none)
+	NotifyFIFO    string        // a FIFO to write one line per change to ("" = none)
+	NotifyTimeout time.Duration // a hook still running after this is killed
+	MetricsListen string        // TCP "addr:port" of /metrics, / and /status.json ("" = off)
 }
 
 // Timers are the failure detector and state machine timings.
@@ -105,35 +113,9 @@ func Default() Config {
 		NotifyTimeout: 10 * time.Second,
 		// Off: nothing listens unless asked (the example binds loopback).
 		MetricsListen: "",
-		Timers: Timers{
-			// 50 heartbeats a second per path cost ~5 kB/s and let deadtime be 100ms.
-			Interval: 20 * time.Millisecond,
-			// Five missed heartbeats: survives a GC pause or a busy switch, fails
-			// over well under the original's seconds.
-			Deadtime: 100 * time.Millisecond,
-			// Fixed deadtime unless asked: predictable, and the lab measures it.
-			AdaptiveFloor: 0,
-			// Set from Deadtime (3 x) when not given: a booting node must hear a
-			// live holder before it claims anything.
-			Startup: 0,
-			// Claim as soon as the owner is dead on every path; the all-paths
-			// rule already guards against a single cut.
-			IndoubtHold: 0,
-			// 10s: the flaps of a bad cable or a failing switch port come every
-			// 0.1-3s, so three fall within 10s, and a port quiet for 10s has
-			// stopped; the service waits that long after the last flap (it
-			// is served by the backup meanwhile). docs/benchmarks.md, "Flapping".
-			// Raised to 2 x deadtime when not given: a shorter hold ends
-			// before a flap can be seen.
-			Damping: 10 * time.Second,
-			// One loss is a fault, two can be a replug; the third within the
-			// damping period is a pattern.
-			FlapLimit: 3,
-			// 1s: longer than the up phase of the flaps measured (150-200ms),
-			// so a flapping service NIC moves the service out once, not back
-			// between two flaps; a clean return waits 1s while the backup serves.
-			CarrierSettle: time.Second,
-		},
+		// The lan preset's timers, each with its reason in presets.go.
+		Timers: presetOrDefault(DefaultPreset).Timers,
+		Preset: DefaultPreset,
 	}
 }
 
@@ -162,8 +144,8 @@ func DefaultService() ServiceConfig {
 		AnnounceInterval: 20 * time.Millisecond,
 		// Re-announce while owning, for caches that expired in the meantime.
 		AnnounceRefresh: 10 * time.Second,
-		// One ARP round trip on a LAN is well under a millisecond.
-		ProbeWindow: 20 * time.Millisecond,
+		// The lan preset's (presets.go).
+		ProbeWindow: presetOrDefault(DefaultPreset).ProbeWindow,
 	}
 }
 

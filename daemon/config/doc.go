@@ -5,7 +5,11 @@
 //
 // Load reads one file; Parse does the same on bytes. Default, DefaultPath,
 // DefaultService, DefaultCheck and DefaultSNMP hold the defaults, each with
-// its reason.
+// its reason. The timers (and each service's probe window) come from the
+// one table of Presets (fast, lan, wan; `[timers] preset`, DefaultPreset
+// when a file names none, and Default's values), each given key overriding
+// the preset's; TimerSettings lists the effective timers with where each
+// came from.
 // Every problem in a file is reported at once (errors.Join of *Problem), each
 // as "file:line: key: what is wrong"; unknown keys are rejected with a
 // suggestion, and cross-field sense is checked (deadtime > 2 x interval,

@@ -77,6 +77,7 @@ type rawConfig struct {
 }
 
 type rawTimers struct {
+	Preset        *string `toml:"preset"`
 	Interval      *string `toml:"interval"`
 	Deadtime      *string `toml:"deadtime"`
 	AdaptiveFloor *string `toml:"adaptive_floor"`
@@ -216,12 +217,84 @@ type parser struct {
 	file string
 	idx  *keyIndex
 	errs []error
+	// preset is the [timers] preset; cfg.From says which of the values it
+	// governs the file gives (nil until build has made cfg).
+	preset      Preset
+	presetGiven bool
+	presetBad   bool // the file names no known preset: lan's values stand in
+	cfg         *Config
 }
 
 // problem records a problem at key, given in indexed form ("path.1.port");
-// it is shown as "path[1].port".
+// it is shown as "path[1].port". A value that is the preset's says so, at
+// the line of timers.preset when the file names one.
 func (p *parser) problem(key, format string, args ...any) {
-	p.errs = append(p.errs, &Problem{File: p.file, Line: p.idx.lookup(key), Key: showKey(key), What: fmt.Sprintf(format, args...)})
+	what, line := fmt.Sprintf(format, args...), p.idx.lookup(key)
+	if p.fromPreset(showKey(key)) {
+		what += fmt.Sprintf(" (the value of preset %q; set %s to override it)", p.preset.Name, lastKey(key))
+		if n := p.idx.lookup("timers.preset"); p.presetGiven && n > 0 {
+			line = n
+		}
+	}
+	p.errs = append(p.errs, &Problem{File: p.file, Line: line, Key: showKey(key), What: what})
+}
+
+// fromPreset reports whether the value at key (shown form) is the preset's.
+func (p *parser) fromPreset(key string) bool {
+	if p.cfg == nil || p.presetBad {
+		return false
+	}
+	if _, set := p.cfg.From[key]; set {
+		return false
+	}
+	return strings.HasPrefix(key, "timers.") && key != "timers.preset" ||
+		strings.HasPrefix(key, "service[") && strings.HasSuffix(key, "].probe_window")
+}
+
+func lastKey(key string) string {
+	return key[strings.LastIndex(key, ".")+1:]
+}
+
+// timers sets c's timers: the preset's values, then each one the file
+// gives; startup and damping follow a deadtime the file gives unless the
+// file gives them too (3 x deadtime; at least 2 x deadtime).
+func (p *parser) timers(c *Config, t *rawTimers) {
+	p.preset = presetOrDefault(DefaultPreset)
+	if t.Preset != nil {
+		p.presetGiven = true
+		if err := CheckPreset(*t.Preset); err != nil {
+			p.problem("timers.preset", "%v", err)
+			p.presetBad = true
+		} else {
+			p.preset, _ = LookupPreset(*t.Preset)
+		}
+	}
+	c.Preset, c.Timers, c.From = p.preset.Name, p.preset.Timers, map[string]string{}
+	p.cfg = c
+	dur := func(key string, s *string, dst *time.Duration) {
+		if s != nil {
+			c.From[key] = "file"
+		}
+		p.duration(key, s, dst)
+	}
+	dur("timers.interval", t.Interval, &c.Timers.Interval)
+	dur("timers.deadtime", t.Deadtime, &c.Timers.Deadtime)
+	dur("timers.adaptive_floor", t.AdaptiveFloor, &c.Timers.AdaptiveFloor)
+	dur("timers.indoubt_hold", t.IndoubtHold, &c.Timers.IndoubtHold)
+	dt := c.Timers.Deadtime
+	if t.Deadtime != nil && t.Startup == nil {
+		c.Timers.Startup, c.From["timers.startup"] = 3*dt, "3 x deadtime"
+	}
+	dur("timers.startup", t.Startup, &c.Timers.Startup)
+	if d := c.Timers.Damping; t.Damping == nil && d != 0 && d < 2*dt {
+		// A shorter hold ends before a flap can be seen.
+		c.Timers.Damping, c.From["timers.damping"] = 2*dt, "2 x deadtime"
+	}
+	dur("timers.damping", t.Damping, &c.Timers.Damping)
+	if t.FlapLimit != nil {
+		c.Timers.FlapLimit, c.From["timers.flap_limit"] = *t.FlapLimit, "file"
+	}
+	dur("timers.carrier_settle", t.CarrierSettle, &c.Timers.CarrierSettle)
 }
 
 var reIndex = regexp.MustCompile(`\.(\d+)(\.|$)`)
@@ -315,13 +388,20 @@ func (p *parser) unknownKeys(md toml.MetaData) {
 			}
 			continue
 		}
-		p.errs = append(p.errs, &Problem{File: p.file, Line: line, Key: ks, What: "unknown key" + suggest(k[len(k)-1])})
+		hint := suggest(k[len(k)-1])
+		if last := k[len(k)-1]; slices.Contains(timerKeys, last) {
+			hint = " (" + last + " belongs in [timers])" // a timer key out of its table
+		}
+		p.errs = append(p.errs, &Problem{File: p.file, Line: line, Key: ks, What: "unknown key" + hint})
 	}
 }
 
+// timerKeys are the keys of [timers].
+var timerKeys = []string{"preset", "interval", "deadtime", "adaptive_floor", "startup", "indoubt_hold", "damping", "flap_limit", "carrier_settle"}
+
 var knownKeys = []string{
 	"cluster", "node", "key_file", "insecure_no_auth", "control_socket", "status_listen", "log_format", "log_level",
-	"timers", "interval", "deadtime", "adaptive_floor", "startup", "indoubt_hold", "damping", "flap_limit", "carrier_settle",
+	"timers", "preset", "interval", "deadtime", "adaptive_floor", "startup", "indoubt_hold", "damping", "flap_limit", "carrier_settle",
 	"peer", "path", "service", "name", "kind", "interface", "port", "multicast", "unicast", "peers", "device", "baud",
 	"vip", "label", "priority", "failback", "failback_delay", "lifetime", "announce_count", "announce_interval",
 	"announce_refresh", "probe_window",
@@ -396,19 +476,7 @@ func (p *parser) build(r *rawConfig) *Config {
 	if r.LogLevel != nil {
 		c.LogLevel = *r.LogLevel
 	}
-	t := r.Timers
-	p.duration("timers.interval", t.Interval, &c.Timers.Interval)
-	p.duration("timers.deadtime", t.Deadtime, &c.Timers.Deadtime)
-	p.duration("timers.adaptive_floor", t.AdaptiveFloor, &c.Timers.AdaptiveFloor)
-	p.duration("timers.indoubt_hold", t.IndoubtHold, &c.Timers.IndoubtHold)
-	c.Timers.Startup = 3 * c.Timers.Deadtime
-	p.duration("timers.startup", t.Startup, &c.Timers.Startup)
-	c.Timers.Damping = max(c.Timers.Damping, 2*c.Timers.Deadtime) // unless given: at least 2 x deadtime
-	p.duration("timers.damping", t.Damping, &c.Timers.Damping)
-	if t.FlapLimit != nil {
-		c.Timers.FlapLimit = *t.FlapLimit
-	}
-	p.duration("timers.carrier_settle", t.CarrierSettle, &c.Timers.CarrierSettle)
+	p.timers(&c, &r.Timers)
 
 	for _, rp := range r.Peer {
 		c.Peers = append(c.Peers, PeerConfig{Name: rp.Name})
@@ -431,6 +499,7 @@ func (p *parser) build(r *rawConfig) *Config {
 	for i, rs := range r.Service {
 		k := "service." + strconv.Itoa(i)
 		sc := DefaultService()
+		sc.ProbeWindow = p.preset.ProbeWindow
 		sc.Name, sc.Interface, sc.Label, sc.Priority = rs.Name, rs.Interface, rs.Label, rs.Priority
 		switch v := strings.TrimSpace(rs.VIP); {
 		case v == "":
@@ -458,6 +527,9 @@ func (p *parser) build(r *rawConfig) *Config {
 		p.duration(k+".announce_interval", rs.AnnounceInterval, &sc.AnnounceInterval)
 		p.duration(k+".announce_refresh", rs.AnnounceRefresh, &sc.AnnounceRefresh)
 		p.duration(k+".probe_window", rs.ProbeWindow, &sc.ProbeWindow)
+		if rs.ProbeWindow != nil {
+			c.From[showKey(k+".probe_window")] = "file"
+		}
 		if rs.AnnounceCount != nil {
 			sc.AnnounceCount = *rs.AnnounceCount
 		}

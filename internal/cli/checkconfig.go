@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/failover-ha/failover/daemon/config"
 )
@@ -18,7 +20,12 @@ func checkConfigCmd() *command {
 per line as file:line: key: what is wrong (unknown keys, bad durations,
 deadtime not above 2 x interval, a VIP that is a host address, peers missing
 from a path, a key file that is missing, malformed or readable by others,
-...). Exits 0 if the file is valid, 2 if it is not.`,
+...). Exits 0 if the file is valid, 2 if it is not.
+
+A valid file is summed up, followed by its effective timers, each with
+where its value came from: the [timers] preset (fast, lan or wan; lan when
+the file names none), the file, or a rule ("3 x deadtime": startup follows
+a deadtime the file gives).`,
 		examples: []string{
 			"failover check-config /etc/failover/failover.toml",
 			"failover check-config --json failover.toml.example",
@@ -50,11 +57,12 @@ from a path, a key file that is missing, malformed or readable by others,
 				return silentExit(ExitUsage)
 			}
 			if r.json {
-				return r.printJSON(CheckResult{File: file, OK: true, Node: cfg.Node})
+				return r.printJSON(CheckResult{File: file, OK: true, Node: cfg.Node, Preset: cfg.Preset, Timers: cfg.TimerSettings()})
 			}
 			fmt.Fprintf(r.env.Stdout, "%s: ok (node %s, %d peer%s, %d path%s, %d service%s)\n", file, cfg.Node,
 				len(cfg.Peers), plural(len(cfg.Peers)), len(cfg.Paths), plural(len(cfg.Paths)),
 				len(cfg.Services), plural(len(cfg.Services)))
+			printTimers(r.env.Stdout, cfg)
 			return nil
 		},
 	}
@@ -66,6 +74,24 @@ type CheckResult struct {
 	OK       bool            `json:"ok"`
 	Node     string          `json:"node,omitempty"`
 	Problems []ConfigProblem `json:"problems,omitempty"`
+	// Preset and Timers: a valid file's [timers] preset and its effective
+	// timers, each with where its value came from.
+	Preset string                `json:"preset,omitempty"`
+	Timers []config.TimerSetting `json:"timers,omitempty"`
+}
+
+// printTimers writes cfg's effective timers, one a line, with their origin.
+func printTimers(w io.Writer, cfg *config.Config) {
+	fmt.Fprintf(w, "timers (preset %s):\n", cfg.Preset)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, ts := range cfg.TimerSettings() {
+		from := ts.From
+		if ts.Service != "" {
+			from += " (service " + ts.Service + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", ts.Key, ts.Value, from)
+	}
+	tw.Flush()
 }
 
 // ConfigProblem is one problem of a config file.

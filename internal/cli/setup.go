@@ -35,11 +35,13 @@ detected on this machine in [brackets] (Enter takes it): the cluster and
 service names, the address to fail over (the VIP), its prefix, the interface
 that carries it and its label, this node's name and priority, the other
 nodes and their priorities, the heartbeat paths (which NICs, multicast or
-unicast and the peers' addresses there, which serial port and baud), and a
-key file copied from the first node or a new key. A wrong answer is
+unicast and the peers' addresses there, which serial port and baud), the
+timer preset (fast, lan or wan; see failover.toml.example), and a key file
+copied from the first node or a new key. A wrong answer is
 explained and asked again: a VIP that is this host's or a peer's address, a
 prefix that swallows an address of this host, a serial port that does not
-exist, an interface this host does not have.
+exist, an interface this host does not have, a preset whose heartbeats would cost
+more CPU than the budget for these nodes and paths.
 
 It then writes --out/failover.toml, checked by the same code as "failover
 check-config", and --out/failover.key (mode 0600, a new 256-bit key unless
@@ -72,6 +74,7 @@ question).`,
 // setupFlags are setup's flags: the answers given in advance.
 type setupFlags struct {
 	cluster, service, vip, prefix, iface, label, node, key, out string
+	preset                                                      string
 	priority                                                    int
 	peers, paths                                                multiFlag
 	yes, force, json                                            bool
@@ -97,6 +100,7 @@ type plan struct {
 	peers            []peerPlan
 	nics             []nicPlan
 	serial           *serialPlan
+	preset           string // [timers] preset
 	key              string // existing key file to install; "" = a new key
 	out              string
 }
@@ -196,6 +200,7 @@ func runSetup(ctx context.Context, r *runner, args []string) error {
 	fs.IntVar(&f.priority, "priority", 100, "this node's `priority`, 0..255: the highest healthy node holds the VIP")
 	fs.Var(&f.peers, "peer", "another node, `name[=priority]` (repeat for each; default priority 50, or 100 if ours is 50 or less)")
 	fs.Var(&f.paths, "path", "a heartbeat path, `spec`: NIC, NIC=ADDR,..., NIC=multicast,ADDR,... or DEV[=BAUD][@PEER] (repeat)")
+	fs.StringVar(&f.preset, "preset", config.DefaultPreset, "timer `preset`: "+strings.Join(config.PresetNames(), ", ")+" (failover.toml.example lists their values)")
 	fs.StringVar(&f.key, "key", "", "use this key `file` copied from the first node instead of making a new key")
 	if _, err := r.parseN(c, fs, args, 0, 0); err != nil {
 		return err
@@ -558,6 +563,9 @@ func askPlan(a *asker, f *setupFlags, m *machine) (*plan, error) {
 	if p.serial, err = askSerial(a, p, f, serialSpec, m); err != nil {
 		return nil, err
 	}
+	if p.preset, err = askPreset(a, p, f.preset); err != nil {
+		return nil, err
+	}
 
 	// The key.
 	if p.key, err = a.ask(`Key file copied from the first node ("none": make a new key)`, orNone(f.key), "--key", func(s string) error {
@@ -575,6 +583,45 @@ func askPlan(a *asker, f *setupFlags, m *machine) (*plan, error) {
 		p.key = ""
 	}
 	return p, nil
+}
+
+// askPreset asks for the timer preset, after the paths: a preset is refused
+// when its heartbeats on these paths to these nodes would not pass
+// check-config (the CPU budget).
+func askPreset(a *asker, p *plan, def string) (string, error) {
+	if !a.yes {
+		fmt.Fprintf(a.out, "Timer presets (the same on every node):\n")
+		for _, pr := range config.Presets() {
+			fmt.Fprintf(a.out, "  %-4s  %s\n", pr.Name, pr.Use)
+		}
+	}
+	return a.ask("Timer preset ("+strings.Join(config.PresetNames(), ", ")+")", def, "--preset", func(s string) error {
+		if err := config.CheckPreset(s); err != nil {
+			return err
+		}
+		trial := *p
+		trial.preset = s
+		return timerProblems(renderConfig(&trial))
+	})
+}
+
+// timerProblems is the problems of the [timers] of config text, in one line;
+// nil if there are none (the rest is checked when the file is complete).
+func timerProblems(text string) error {
+	_, err := config.Parse("failover.toml", []byte(text))
+	if err == nil {
+		return nil
+	}
+	var out []string
+	for _, cp := range configProblems(err) {
+		if strings.HasPrefix(cp.Key, "timers.") {
+			out = append(out, cp.Key+": "+cp.What)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(out, "; "))
 }
 
 func orNone(s string) string {

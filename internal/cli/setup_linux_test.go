@@ -150,6 +150,8 @@ func TestSetupOnATerminal(t *testing.T) {
 		{"refused: /dev/ttyNOPE9 does not exist (serial ports here: " + port + "); try again\n", ""},
 		{"Baud rate (the same on both ends) [115200]: ", "fast"},
 		{`refused: "fast" is not a line speed like 115200; try again` + "\n", "57600"},
+		{"  wan   routed or congested links, VMs that pause: dead after 1s of silence\nTimer preset (fast, lan, wan) [lan]: ", "slow"},
+		{`refused: "slow" is not a preset: want fast, lan or wan; try again` + "\n", "wan"},
 		{`Key file copied from the first node ("none": make a new key) [none]: `, ""},
 		{`vip = "198.18.1.100/24"`, ""}, // the file is shown before the last question
 		{"Write " + filepath.Join(dir, "failover.toml") + " and " + filepath.Join(dir, "failover.key") + " [yes]: ", ""},
@@ -163,7 +165,7 @@ func TestSetupOnATerminal(t *testing.T) {
 	tm.expect("wrote " + filepath.Join(dir, "failover.toml"))
 	tm.expect("On n2:")
 	tm.expect("failover setup --yes --cluster failover --service web --vip 198.18.1.100/24 --interface eth0 --label eth0:1 " +
-		"--node n2 --priority 50 --peer n1=100 --path eth0 --path eth1=198.18.2.1 --path " + port + "=57600 --key ")
+		"--node n2 --priority 50 --peer n1=100 --path eth0 --path eth1=198.18.2.1 --path " + port + "=57600 --preset wan --key ")
 	select {
 	case code := <-done:
 		if code != 0 {
@@ -177,6 +179,9 @@ func TestSetupOnATerminal(t *testing.T) {
 	if s.Name != "web" || s.VIP.String() != "198.18.1.100/24" || s.Label != "eth0:1" || s.Priority["n1"] != 100 || s.Priority["n2"] != 50 {
 		t.Errorf("service: %+v", s)
 	}
+	if cfg.Preset != "wan" {
+		t.Errorf("preset %q, want wan", cfg.Preset)
+	}
 	if len(cfg.Paths) != 3 || cfg.Paths[1].Multicast != "" || strings.Join(cfg.Paths[1].Unicast, ",") != "198.18.2.2:7405" ||
 		cfg.Paths[2].Device != port || cfg.Paths[2].Baud != 57600 {
 		t.Errorf("paths: %+v", cfg.Paths)
@@ -185,13 +190,14 @@ func TestSetupOnATerminal(t *testing.T) {
 
 // TestSetupPeerLine runs the line setup prints for the peer, on a machine
 // that is the peer: both configs must describe the same cluster (equal
-// fingerprints, each other as peers, each other's addresses as unicast).
+// fingerprints, each other as peers, each other's addresses as unicast,
+// the same preset).
 func TestSetupPeerLine(t *testing.T) {
 	cable := openTerm(t)
 	port := cable.slave.Name()
 	d1, d2 := t.TempDir(), t.TempDir()
 	code, out, errs := runSetupFlags(t, fakeMachine("n1", 1, port), "--yes", "--out", d1, "--json",
-		"--vip", "198.18.1.100", "--peer", "n2", "--path", "eth0=multicast,198.18.1.2", "--path", "eth1=198.18.2.2", "--path", port)
+		"--vip", "198.18.1.100", "--peer", "n2", "--path", "eth0=multicast,198.18.1.2", "--path", "eth1=198.18.2.2", "--path", port, "--preset", "wan")
 	if code != 0 {
 		t.Fatalf("n1: exit %d\n%s%s", code, out, errs)
 	}
@@ -214,6 +220,9 @@ func TestSetupPeerLine(t *testing.T) {
 	c1, c2 := loadWritten(t, d1), loadWritten(t, d2)
 	if c1.Fingerprint() != c2.Fingerprint() {
 		t.Errorf("fingerprints differ: the nodes would report MISMATCHES\nn1:\n%s\nn2:\n%s", readFile(t, d1), readFile(t, d2))
+	}
+	if c1.Preset != "wan" || c2.Preset != "wan" {
+		t.Errorf("presets: n1 %q, n2 %q; want wan on both", c1.Preset, c2.Preset)
 	}
 	if c2.Node != "n2" || c2.Peers[0].Name != "n1" || strings.Join(c2.Paths[0].Unicast, ",") != "198.18.1.1:7405" ||
 		strings.Join(c2.Paths[1].Unicast, ",") != "198.18.2.1:7405" || c2.Paths[2].Device != port {

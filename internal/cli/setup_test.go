@@ -64,12 +64,12 @@ func TestSetupFlags(t *testing.T) {
 	code, out, errs := runSetupFlags(t, fakeMachine("n1", 1), "--yes", "--out", dir, "--json",
 		"--vip", "198.18.1.100/24", "--label", "eth0:1", "--node", "n1", "--priority", "100",
 		"--peer", "n2=50", "--peer", "n3=20", "--service", "web", "--cluster", "prod",
-		"--path", "eth0=multicast,198.18.1.2,198.18.1.3", "--path", "eth1=198.18.2.2,198.18.2.3:7410")
+		"--path", "eth0=multicast,198.18.1.2,198.18.1.3", "--path", "eth1=198.18.2.2,198.18.2.3:7410", "--preset", "fast")
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
 	cfg := loadWritten(t, dir)
-	if cfg.Cluster != "prod" || cfg.Node != "n1" || len(cfg.Peers) != 2 || len(cfg.Paths) != 2 {
+	if cfg.Cluster != "prod" || cfg.Node != "n1" || len(cfg.Peers) != 2 || len(cfg.Paths) != 2 || cfg.Preset != "fast" || cfg.From["timers.interval"] != "" {
 		t.Fatalf("config: %+v", cfg)
 	}
 	s := cfg.Services[0]
@@ -94,7 +94,7 @@ func TestSetupFlags(t *testing.T) {
 	n3 := strings.Join(res.Peers["n3"], "\n")
 	for _, want := range []string{"--node n3 --priority 20 --peer n1=100 --peer n2=50",
 		"--path eth0=multicast,198.18.1.1,198.18.1.2", "--path eth1=198.18.2.1,198.18.2.2",
-		"root@198.18.1.3:"} {
+		"root@198.18.1.3:", "--preset fast --key "} {
 		if !strings.Contains(n3, want) {
 			t.Errorf("n3's lines lack %q:\n%s", want, n3)
 		}
@@ -113,7 +113,7 @@ func TestSetupDefaultsFromTheMachine(t *testing.T) {
 	for _, p := range cfg.Paths {
 		paths = append(paths, p.Kind+":"+p.Interface+":"+p.Multicast)
 	}
-	if cfg.Node != "n1" || strings.Join(paths, " ") != "udp:eth0:"+defaultGroup+" udp:eth1:"+defaultGroup ||
+	if cfg.Node != "n1" || strings.Join(paths, " ") != "udp:eth0:"+defaultGroup+" udp:eth1:"+defaultGroup || cfg.Preset != "lan" ||
 		cfg.Services[0].Interface != "eth0" || cfg.Services[0].VIP.String() != "198.18.1.100/32" || cfg.Services[0].Priority["n2"] != 50 {
 		t.Errorf("config from defaults: node %s, paths %s, service %+v", cfg.Node, paths, cfg.Services[0])
 	}
@@ -152,6 +152,11 @@ func TestSetupFlagsRefused(t *testing.T) {
 		{"serial port not a device", []string{"--vip", "198.18.1.100", "--peer", "n2", "--path", "eth0", "--path", existing}, "is not a serial device"},
 		{"bad key file", []string{"--vip", "198.18.1.100", "--peer", "n2", "--key", filepath.Join(existing, "failover.toml")}, "--key: key file"},
 		{"json without yes", []string{"--json"}, "--json needs --yes"},
+		{"unknown preset", []string{"--vip", "198.18.1.100", "--peer", "n2", "--preset", "slow"}, `--preset: "slow" is not a preset: want fast, lan or wan`},
+		{"preset over the cpu budget", []string{"--vip", "198.18.1.100", "--peer", "n2", "--peer", "n3", "--peer", "n4", "--peer", "n5",
+			"--peer", "n6", "--peer", "n7", "--peer", "n8", "--peer", "n9", "--peer", "n10", "--peer", "n11", "--peer", "n12", "--peer", "n13",
+			"--path", "eth0", "--path", "eth1", "--path", "eth2", "--preset", "fast"},
+			`--preset: timers.interval: 15ms would cost about 52ms of CPU a second`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,6 +25,10 @@ func renderConfig(p *plan) string {
 	w("cluster = %s\n", tomlString(p.cluster))
 	w("node = %s\n", tomlString(p.node))
 	w("key_file = %s\n", tomlString(filepath.Join(p.out, "failover.key")))
+	if p.preset != "" {
+		w("\n[timers]\n# fast | lan | wan: every timer's value and reason are in failover.toml.example;\n")
+		w("# a timer given here overrides the preset's.\npreset = %s\n", tomlString(p.preset))
+	}
 	for _, pp := range p.peers {
 		w("\n[[peer]]\nname = %s\n", tomlString(pp.name))
 	}
@@ -228,6 +232,9 @@ func peerLines(p *plan, m *machine, keyPath string) map[string][]string {
 				spec += "@" + p.node
 			}
 			args = append(args, "--path", spec)
+		}
+		if p.preset != "" {
+			args = append(args, "--preset", p.preset)
 		}
 		args = append(args, "--key", keyPath, "--out", p.out)
 		lines := []string{
