@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -66,6 +67,14 @@ func sigkillRestart(t *testing.T, host string, after time.Duration) {
 		t.Fatal(err)
 	}
 	settle(t, rg, "web", "h1", t0, fmt.Sprintf("SIGKILL %s, restart after %v", host, after))
+	// Settled may pass on an answer from before a gap (h1 answered until
+	// its restarted daemon removed the address): the outage is measured
+	// once a probe sent after settling has been answered.
+	ctx, cancel := context.WithTimeout(context.Background(), waitBound)
+	defer cancel()
+	if _, err := rg.Prober("web").Wait(ctx, "h1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	outage := rg.Prober("web").Outage(t0, time.Now())
 	samples, overlaps, seq := sampler.Stop()
 
