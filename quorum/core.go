@@ -1020,8 +1020,10 @@ func (c *Core) allHeard() bool {
 // (Inherited), and reports whether the step is over. The address stays
 // while we listen: nobody can have claimed it cleanly while it answered
 // their probes. A peer holding the service, or our not being allowed to
-// run it, drops it at once; once the listen is over we keep it (up) if we
-// rank first, or hand it to the node that does.
+// run it, drops it at once; once the listen is over we keep it and are up
+// again, as if the daemon had never stopped: a better-ranked node then
+// asks for it back as failback says (reclaim), and with failback off it
+// stays.
 func (c *Core) inherit(s *service) bool {
 	name := s.spec.Name
 	if c.failed(s) || !c.selfEligible(s) {
@@ -1040,11 +1042,7 @@ func (c *Core) inherit(s *service) bool {
 		return true
 	}
 	s.inherited = false
-	if best := c.best(s, ""); best != c.cfg.Self {
-		c.release(s, StateRecover, fmt.Sprintf("%s outranks us: handing it the address an earlier run of ours left", best), best)
-		return true
-	}
-	c.take(s, "kept the address an earlier run of ours left: "+c.whyFree(s))
+	c.take(s, fmt.Sprintf("kept the address an earlier run of ours left: nobody else holds %s", name))
 	c.emit(SendHeartbeat{})
 	return true
 }

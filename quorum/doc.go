@@ -48,9 +48,9 @@
 //     nobody can have claimed it cleanly while it answered their probes.
 //     It is dropped (RemoveVIP) as soon as a live peer advertises the
 //     service up or we may not run it; once the listen is over it is kept
-//     (up, no hold, no probe) if we rank first, else handed to the node
-//     that does (RemoveVIP, then CtlRelease to it). It never stays on two
-//     nodes that hear each other.
+//     (up, no hold, no probe), as if the daemon had never stopped: a
+//     better-ranked node asks for it back as failback says. It never stays
+//     on two nodes that hear each other.
 //   - A node ranks itself by its configured priority lowered by Weight (its
 //     failing weight checks), never below 0, and advertises that; it ranks
 //     a peer by what the peer advertises, never above what it configured

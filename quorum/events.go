@@ -171,10 +171,10 @@ type Stalled struct {
 // there: it answered their ARP probes. So the core keeps it while it does
 // not yet know what the peers hold (the startup listen, ended early once
 // every peer has been heard), then takes the service at once (AddVIP, no
-// hold, no probe) if no peer holds it and we rank first; hands it to the
-// best-ranked node (RemoveVIP, then a release addressed to it) if another
-// ranks first; and drops it (RemoveVIP) as soon as a peer holds the
-// service, or if we may not run it. Ignored for a service that is up.
+// hold, no probe) if no peer holds it, as if the daemon had never stopped
+// (a better-ranked node asks for it back as failback says); it drops it
+// (RemoveVIP) as soon as a peer holds the service, or if we may not run
+// it. Ignored for a service that is up.
 type Inherited struct {
 	At      time.Time
 	Service string

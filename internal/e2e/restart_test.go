@@ -98,7 +98,13 @@ func sigkillRestart(t *testing.T, host string, after time.Duration) {
 	// while its address is still there: nobody could take it meanwhile
 	// (h2's ARP probe is answered), and the restarted h1 keeps it.
 	if (host == "h2" || after < time.Second) && !slices.Equal(seq, []string{"h1"}) {
-		t.Errorf("holder sequence %v: want [h1] (the address never leaves h1)", seq)
+		// Only h1's stall guard (a daemon that stood still longer than the
+		// deadtime on a loaded machine drops every claim) may move it.
+		if b, _ := os.ReadFile(rg.LogFile("h1")); strings.Contains(string(b), "stalled for") {
+			t.Logf("holder sequence %v: h1 stalled and dropped the address (stall guard)", seq)
+		} else {
+			t.Errorf("holder sequence %v: want [h1] (the address never leaves h1)", seq)
+		}
 	}
 }
 
