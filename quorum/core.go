@@ -222,9 +222,12 @@ func (c *Core) Step(ev Event) ([]Action, error) {
 	case Stalled:
 		c.stalled(e)
 	case Inherited:
-		if s := c.bySvc[e.Service]; s.state != StateUp {
+		s := c.bySvc[e.Service]
+		if s.state != StateUp {
 			s.inherited = true
-			c.setState(s, s.state, "keeping the address an earlier run of ours left, until the peers are heard")
+		}
+		if s.state == StateRecover {
+			s.reason = "keeping the address an earlier run of ours left until the peers are heard"
 		}
 	}
 	c.timers()
