@@ -63,9 +63,12 @@ type vipManager interface {
 	Close() error
 }
 
-// openServices makes one address manager per VIP and removes stale copies
-// left by an earlier run; a VIP kept across a reload (inherited) stays held
-// until the new core decides.
+// openServices makes one address manager per VIP. A VIP kept across a
+// reload (inherited) or found on the NIC, left by an earlier run of ours (a
+// daemon killed and started again before the address's lifetime ran out),
+// stays held, its lifetime refreshed, until the new core decides (see
+// inherit); it is released anyway if the core has not claimed it by the
+// end of the startup listen and two deadtimes.
 func (s *session) openServices(inherited map[string]bool, now time.Time) {
 	cfg, nw := s.cfg, s.nw
 	for _, sc := range cfg.Services {
@@ -86,26 +89,70 @@ func (s *session) openServices(inherited map[string]bool, now time.Time) {
 			rt.one = mgr
 		}
 		if inherited[sc.Name] {
-			rt.owning = true // keep refreshing until the new core decides
-			if s.inherited == nil {
-				s.inherited = map[string]time.Time{}
-			}
-			s.inherited[sc.Name] = now.Add(cfg.Timers.Startup + 2*cfg.Timers.Deadtime)
+			s.keep(sc.Name, rt, now)
 			continue
 		}
-		if cl, ok := mgr.(vip.Cleaner); ok {
-			removed, err := cl.Cleanup(s.ctx)
-			switch {
-			case err != nil:
-				s.log.Warn("stale VIP cleanup failed", "service", sc.Name, "vip", sc.VIP, "reason", err.Error())
-			case removed:
-				s.log.Warn("removed a stale VIP left by an earlier run", "service", sc.Name, "vip", sc.VIP, "interface", sc.Interface)
-			default:
-				s.log.Debug("no stale VIP", "service", sc.Name, "vip", sc.VIP)
+		present, err := mgr.Present(s.ctx)
+		switch {
+		case err != nil:
+			s.log.Warn("cannot tell whether an earlier run left the VIP; removing any copy", "service", sc.Name, "vip", sc.VIP, "reason", err.Error())
+			s.cleanup(sc, mgr)
+		case !present:
+			s.log.Debug("no stale VIP", "service", sc.Name, "vip", sc.VIP)
+		default:
+			// Nobody can have claimed it cleanly while it was here: it
+			// answered their probes. Refresh it (its lifetime may be
+			// about to end) and let the core decide.
+			if err := mgr.Ensure(s.ctx); err != nil {
+				s.log.Warn("cannot refresh the VIP an earlier run left; removing it", "service", sc.Name, "vip", sc.VIP, "reason", err.Error())
+				s.cleanup(sc, mgr)
+				continue
 			}
+			s.keep(sc.Name, rt, now)
+			if e := ensureEvery(sc); e > 0 {
+				rt.ensureAt = now.Add(e)
+			}
+			s.log.Warn("kept the VIP an earlier run left; the core decides once it has heard the peers", "service", sc.Name, "vip", sc.VIP, "interface", sc.Interface)
 		}
 	}
+}
 
+// keep holds a VIP this session did not add (see openServices) until the
+// core decides; run steps quorum.Inherited for it.
+func (s *session) keep(name string, rt *svcRT, now time.Time) {
+	rt.owning = true // refresh it until the core decides
+	if e := ensureEvery(rt.cfg); e > 0 {
+		rt.ensureAt = now // at the first turn
+	}
+	if s.inherited == nil {
+		s.inherited = map[string]time.Time{}
+	}
+	s.inherited[name] = now.Add(s.cfg.Timers.Startup + 2*s.cfg.Timers.Deadtime)
+}
+
+// cleanup removes a copy of the service's VIP an earlier run left.
+func (s *session) cleanup(sc config.ServiceConfig, mgr vipManager) {
+	cl, ok := mgr.(vip.Cleaner)
+	if !ok {
+		return
+	}
+	removed, err := cl.Cleanup(s.ctx)
+	switch {
+	case err != nil:
+		s.log.Warn("stale VIP cleanup failed", "service", sc.Name, "vip", sc.VIP, "reason", err.Error())
+	case removed:
+		s.log.Warn("removed a stale VIP left by an earlier run", "service", sc.Name, "vip", sc.VIP, "interface", sc.Interface)
+	}
+}
+
+// stepInherited tells the core about the VIPs held from an earlier run
+// (keep), before any frame reaches it.
+func (s *session) stepInherited(now time.Time) {
+	for _, name := range s.order {
+		if _, ok := s.inherited[name]; ok {
+			s.step(now, quorum.Inherited{At: now, Service: name})
+		}
+	}
 }
 
 func ensureEvery(sc config.ServiceConfig) time.Duration {
@@ -237,6 +284,7 @@ func (s *session) announceAsync(name string, rt *svcRT, m vipManager, delay time
 
 // release drops the VIP.
 func (s *session) release(name string, rt *svcRT) {
+	delete(s.inherited, name)
 	if rt.stopAnn != nil {
 		rt.stopAnn()
 		rt.stopAnn = nil
@@ -364,8 +412,8 @@ func (s *session) vipConfigFor(sc config.ServiceConfig) vip.Config {
 }
 
 // refresh re-adds owned VIPs before their lifetime runs out, re-announces
-// them every announce_refresh, and releases a VIP kept across a reload that
-// the new core did not claim.
+// them every announce_refresh, and releases a VIP kept from an earlier run
+// (a reload, a killed daemon) that the core did not claim in time.
 func (s *session) refresh(now time.Time) {
 	for _, name := range s.order {
 		rt := s.svcs[name]
@@ -389,7 +437,7 @@ func (s *session) refresh(now time.Time) {
 		}
 		delete(s.inherited, name)
 		if st := s.serviceState(name); st != quorum.StateUp {
-			s.log.Info("releasing a VIP kept across reload: the new core did not claim it", "service", name, "vip", s.svcs[name].cfg.VIP)
+			s.log.Info("releasing a VIP kept from an earlier run: the core did not claim it", "service", name, "vip", s.svcs[name].cfg.VIP)
 			s.release(name, s.svcs[name])
 		}
 	}

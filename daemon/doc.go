@@ -45,9 +45,13 @@
 // (release, then tell the peers), the loop waits up to 300ms for the peer's
 // Ack, any VIP still held is released, and Run returns nil. A reload that
 // changes only log settings applies at once; any other valid change restarts
-// the core and paths while the VIPs we hold stay in place (the new core claims
-// them again or they are released after its startup listen). An invalid file
-// is logged and the running config kept.
+// the core and paths while the VIPs we hold stay in place (the new core gets
+// them as quorum.Inherited: it keeps them once it has heard the peers, or
+// says to drop them; unclaimed, they are released after its startup listen
+// and two deadtimes). A VIP an earlier run left on the NIC (a daemon killed
+// and started again before the address's lifetime ran out) is treated the
+// same way: kept, refreshed, and reported to the core. An invalid file is
+// logged and the running config kept.
 //
 // # SNMP traps
 //

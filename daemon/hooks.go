@@ -127,6 +127,8 @@ func reasonClass(reason string) string {
 		return "split_brain"
 	case has("shutdown"):
 		return "shutdown"
+	case has("kept the address"):
+		return "restart"
 	case has("we outrank holder", "reclaimed by") || strings.HasSuffix(r, "(reclaim)"):
 		return "failback"
 	case strings.HasSuffix(r, "(hand-over)"):

@@ -40,6 +40,7 @@ func TestReasonClass(t *testing.T) {
 		"n1 outranks us and is alive":                 "stand_down",
 		"holder n2 gone without a release":            "stand_down",
 		"starting":                                    "other",
+		"kept the address an earlier run of ours left: nobody holds web and we rank first": "restart",
 	} {
 		if got := reasonClass(reason); got != want {
 			t.Errorf("reasonClass(%q) = %q, want %q", reason, got, want)

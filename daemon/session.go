@@ -55,7 +55,7 @@ type session struct {
 	shutdown   bool
 	ackSeen    bool
 	releasedAt time.Time
-	inherited  map[string]time.Time // VIPs kept across a reload, released at the time unless claimed
+	inherited  map[string]time.Time // VIPs kept from an earlier run (reload, killed daemon), released at the time unless claimed
 	ready      func()               // called once the loop runs (first session only)
 	lastAt     time.Time            // time of the last event fed to the core
 	stall      stallState           // the loop's absences (stall.go)
@@ -123,6 +123,7 @@ func newSession(d *Daemon, cfg *config.Config, nw *Net, inherited map[string]boo
 // run is the loop: the only goroutine that touches the core.
 func (s *session) run(ctx context.Context) (err error) {
 	defer s.close()
+	s.stepInherited(time.Now())
 	s.startReaders()
 	s.startChecks()
 

@@ -22,6 +22,8 @@ type Config struct {
 	Fingerprint uint32
 	// Startup is how long after start the core listens before it may claim a
 	// service nobody announces (avoids double-claim at simultaneous boot).
+	// The listen ends earlier once every peer has been heard: each frame
+	// says what its sender holds.
 	Startup time.Duration
 	// Damping holds paths that keep changing state (damping.go). The zero
 	// value turns it off.

@@ -132,6 +132,9 @@ type service struct {
 	reclaimResend time.Time
 	lastHolder    string
 	splitAlarmed  map[string]bool
+	// inherited: the address is on our NIC from an earlier run of ours
+	// (Inherited) and this core has not decided about it yet.
+	inherited bool
 }
 
 // New validates cfg and returns a core that starts at now with every
@@ -218,6 +221,14 @@ func (c *Core) Step(ev Event) ([]Action, error) {
 		c.shutdownAll()
 	case Stalled:
 		c.stalled(e)
+	case Inherited:
+		s := c.bySvc[e.Service]
+		if s.state != StateUp {
+			s.inherited = true
+		}
+		if s.state == StateRecover {
+			s.reason = "keeping the address an earlier run of ours left until the peers are heard"
+		}
 	}
 	c.timers()
 	c.nics()
@@ -295,6 +306,8 @@ func (c *Core) check(ev Event) error {
 			return fmt.Errorf("quorum: command %v for %q: %w", e.Op, e.Service, ErrUnexpected)
 		}
 		return nil
+	case Inherited:
+		return svc(e.Service)
 	case Probed:
 		if err := svc(e.Service); err != nil {
 			return err
@@ -969,9 +982,11 @@ func (c *Core) evaluate(s *service) {
 }
 
 // starting reports whether we are still listening before any claim: after
-// start, and for one deadtime after carrier returns on one of our paths.
+// start until every peer has been heard (at most Config.Startup), and for
+// one deadtime after carrier returns on one of our paths (until every peer
+// on it has been heard there).
 func (c *Core) starting() bool {
-	if c.now.Before(c.listenUntil) {
+	if c.now.Before(c.listenUntil) && !c.allHeard() {
 		return true
 	}
 	for _, lp := range c.paths {
@@ -993,8 +1008,53 @@ func (c *Core) heardSince(lp *localPath) bool {
 	return true
 }
 
+// allHeard reports whether every peer has been heard since we started:
+// each frame names what its sender holds, so we know who holds what.
+func (c *Core) allHeard() bool {
+	for _, p := range c.peers {
+		if !p.heard {
+			return false
+		}
+	}
+	return true
+}
+
+// inherit decides about an address an earlier run of ours left on the NIC
+// (Inherited), and reports whether the step is over. The address stays
+// while we listen: nobody can have claimed it cleanly while it answered
+// their probes. A peer holding the service, or our not being allowed to
+// run it, drops it at once; once the listen is over we keep it and are up
+// again, as if the daemon had never stopped: a better-ranked node then
+// asks for it back as failback says (reclaim), and with failback off it
+// stays.
+func (c *Core) inherit(s *service) bool {
+	name := s.spec.Name
+	if c.failed(s) || !c.selfEligible(s) {
+		s.inherited = false
+		c.emit(RemoveVIP{Service: name})
+		return false // the step moves the service on (fail)
+	}
+	if hs := c.holders(s); len(hs) > 0 {
+		s.inherited = false
+		c.emit(RemoveVIP{Service: name})
+		c.setState(s, StateRecover, fmt.Sprintf("%s holds %s: dropped the address an earlier run of ours left", hs[0].name, name))
+		c.emit(SendHeartbeat{})
+		return false
+	}
+	if c.starting() {
+		return true
+	}
+	s.inherited = false
+	c.take(s, fmt.Sprintf("kept the address an earlier run of ours left: nobody else holds %s", name))
+	c.emit(SendHeartbeat{})
+	return true
+}
+
 func (c *Core) step(s *service) {
 	name := s.spec.Name
+	if s.inherited && c.inherit(s) {
+		return
+	}
 	if c.failed(s) && s.state != StateFail {
 		why := c.failReason(s)
 		if s.state == StateUp {

@@ -116,13 +116,17 @@ func TestBadInput(t *testing.T) {
 		{"negative weight", Weight{At: t0, Service: "vip1", Drop: -1}, ErrUnexpected},
 		{"probed without probe", Probed{At: t0, Service: "vip1"}, ErrUnexpected},
 		{"probed unknown service", Probed{At: t0, Service: "vip9"}, ErrUnknownService},
+		{"inherited unknown service", Inherited{At: t0, Service: "vip9"}, ErrUnknownService},
 		{"time backwards", Tick{At: t0.Add(-time.Nanosecond)}, ErrTimeBackwards},
 		{"stale epoch", Heard{At: t0, Peer: "n2", Path: "eth0", Epoch: 1, Seq: 9}, ErrStale},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := mustNew(t, twoNodeConfig("n1"))
-			mustStep(t, c, Heard{At: t0, Peer: "n2", Path: "eth0", Epoch: 2, Seq: 1, Interval: ms(100)})
+			// n2 holds vip1: hearing it ends our listen, and with a
+			// holder we neither claim nor probe.
+			mustStep(t, c, Heard{At: t0, Peer: "n2", Path: "eth0", Epoch: 2, Seq: 1, Interval: ms(100),
+				Services: []ServiceState{{Name: "vip1", State: StateUp, Priority: 50}}})
 			before := c.Status()
 			deadline := c.NextDeadline()
 			acts, err := c.Step(tt.ev)

@@ -3,7 +3,8 @@
 //
 // The core never touches a socket, a clock, a goroutine, a logger or a
 // random source. The shell feeds it events (Heard, Link, Health, Weight,
-// Command, Probed, Shutdown, Stalled, Tick), each carrying its own time,
+// Command, Probed, Shutdown, Stalled, Inherited, Tick), each carrying its
+// own time,
 // through Core.Step,
 // and carries out the actions Step returns, in order. The results of those
 // actions come back as events (a Probe as Probed). Replaying the same events
@@ -38,9 +39,18 @@
 //     nothing.
 //   - A node claims a service only when no live peer advertises it up, it
 //     is the highest-ranked eligible node it can see (priority, then the
-//     smaller name), the startup listen is over, the indoubt hold has passed
-//     (at least the longest path interval, whatever IndoubtHold says) and a
-//     Probe found nobody answering for the address.
+//     smaller name), the startup listen is over (Config.Startup, or once
+//     every peer has been heard), the indoubt hold has passed (at least the
+//     longest path interval, whatever IndoubtHold says) and a Probe found
+//     nobody answering for the address.
+//   - An address an earlier run of ours left on the NIC (Inherited: a
+//     daemon killed and started again, a reload) is kept while we listen;
+//     nobody can have claimed it cleanly while it answered their probes.
+//     It is dropped (RemoveVIP) as soon as a live peer advertises the
+//     service up or we may not run it; once the listen is over it is kept
+//     (up, no hold, no probe), as if the daemon had never stopped: a
+//     better-ranked node asks for it back as failback says. It never stays
+//     on two nodes that hear each other.
 //   - A node ranks itself by its configured priority lowered by Weight (its
 //     failing weight checks), never below 0, and advertises that; it ranks
 //     a peer by what the peer advertises, never above what it configured

@@ -162,25 +162,45 @@ type Stalled struct {
 	For time.Duration
 }
 
-func (e Tick) at() time.Time     { return e.At }
-func (e Heard) at() time.Time    { return e.At }
-func (e Link) at() time.Time     { return e.At }
-func (e Health) at() time.Time   { return e.At }
-func (e Command) at() time.Time  { return e.At }
-func (e Weight) at() time.Time   { return e.At }
-func (e Probed) at() time.Time   { return e.At }
-func (e Shutdown) at() time.Time { return e.At }
-func (e Stalled) at() time.Time  { return e.At }
+// Inherited reports that the service's address is on our interface,
+// left there by an earlier run of ours: a daemon killed and started again
+// before the address's lifetime ran out, or a core restarted by a reload.
+// The shell steps it right after New, before any frame, keeps the address
+// meanwhile (refreshing its lifetime) and removes it if the core says
+// RemoveVIP. Nobody can have claimed the address cleanly while it was
+// there: it answered their ARP probes. So the core keeps it while it does
+// not yet know what the peers hold (the startup listen, ended early once
+// every peer has been heard), then takes the service at once (AddVIP, no
+// hold, no probe) if no peer holds it, as if the daemon had never stopped
+// (a better-ranked node asks for it back as failback says); it drops it
+// (RemoveVIP) as soon as a peer holds the service, or if we may not run
+// it. Ignored for a service that is up.
+type Inherited struct {
+	At      time.Time
+	Service string
+}
 
-func (e Tick) stamped(at time.Time) Event     { e.At = at; return e }
-func (e Heard) stamped(at time.Time) Event    { e.At = at; return e }
-func (e Link) stamped(at time.Time) Event     { e.At = at; return e }
-func (e Health) stamped(at time.Time) Event   { e.At = at; return e }
-func (e Command) stamped(at time.Time) Event  { e.At = at; return e }
-func (e Weight) stamped(at time.Time) Event   { e.At = at; return e }
-func (e Probed) stamped(at time.Time) Event   { e.At = at; return e }
-func (e Shutdown) stamped(at time.Time) Event { e.At = at; return e }
-func (e Stalled) stamped(at time.Time) Event  { e.At = at; return e }
+func (e Tick) at() time.Time      { return e.At }
+func (e Heard) at() time.Time     { return e.At }
+func (e Link) at() time.Time      { return e.At }
+func (e Health) at() time.Time    { return e.At }
+func (e Command) at() time.Time   { return e.At }
+func (e Weight) at() time.Time    { return e.At }
+func (e Probed) at() time.Time    { return e.At }
+func (e Shutdown) at() time.Time  { return e.At }
+func (e Stalled) at() time.Time   { return e.At }
+func (e Inherited) at() time.Time { return e.At }
+
+func (e Tick) stamped(at time.Time) Event      { e.At = at; return e }
+func (e Heard) stamped(at time.Time) Event     { e.At = at; return e }
+func (e Link) stamped(at time.Time) Event      { e.At = at; return e }
+func (e Health) stamped(at time.Time) Event    { e.At = at; return e }
+func (e Command) stamped(at time.Time) Event   { e.At = at; return e }
+func (e Weight) stamped(at time.Time) Event    { e.At = at; return e }
+func (e Probed) stamped(at time.Time) Event    { e.At = at; return e }
+func (e Shutdown) stamped(at time.Time) Event  { e.At = at; return e }
+func (e Stalled) stamped(at time.Time) Event   { e.At = at; return e }
+func (e Inherited) stamped(at time.Time) Event { e.At = at; return e }
 
 // Action is an output of Core.Step for the shell to carry out.
 type Action interface{ isAction() }

@@ -146,9 +146,12 @@ func propertyRun(t *testing.T, seed uint64) bool {
 				note("boot %s", n.name)
 				s.boot(n)
 				delete(shutdown, n)
-			} else if rng.IntN(2) == 0 {
+			} else if r := rng.IntN(3); r == 0 {
 				note("kill %s", n.name)
 				s.kill(n)
+			} else if r == 1 {
+				note("crash %s", n.name)
+				s.crash(n)
 			} else {
 				note("shutdown %s", n.name)
 				s.step(n, Shutdown{At: s.now})

@@ -201,6 +201,9 @@ func runScript(t *testing.T, file, text string) {
 		case "kill":
 			need(2)
 			s.kill(nodeArg(f[1]))
+		case "crash":
+			need(2)
+			s.crash(nodeArg(f[1]))
 		case "run":
 			need(2)
 			s.run(dur(f[1]))
@@ -337,9 +340,9 @@ func expect(s *sim, f []string, line string, nodeArg func(string) *node, errorf,
 			}
 		}
 		fatalf("no service %q", f[2])
-	case "owner": // expect owner SERVICE NODE|none
+	case "owner": // expect owner SERVICE NODE...|none
 		need(3)
-		want := []string{f[2]}
+		want := f[2:]
 		if f[2] == "none" {
 			want = nil
 		}

@@ -72,6 +72,12 @@ type node struct {
 	stalled    bool
 	stallStart time.Time
 	backlog    []delivery
+	// A crashed node's daemon was killed (SIGKILL): it runs no core and
+	// sends nothing, but its kernel keeps its VIPs (and answers probes for
+	// them) until the lifetime since its last refresh (crashAt) ends. A
+	// boot finds what is left and steps Inherited for it.
+	crashed bool
+	crashAt time.Time
 }
 
 type delivery struct {
@@ -186,9 +192,20 @@ func (s *sim) boot(n *node) {
 	n.epoch++
 	n.seq = 0
 	n.nextHB = s.now
-	clear(n.vip)
+	if !n.crashed {
+		clear(n.vip)
+	}
+	n.crashed = false
 	for _, sv := range s.services {
 		n.state[sv.Name] = StateRecover
+	}
+	// The shell finds the addresses a killed run left and keeps them for
+	// the core to decide, before any frame or link event.
+	for _, sv := range s.services {
+		if n.vip[sv.Name] {
+			s.logf("%s: %s found on the NIC (left by the earlier run)", n.name, sv.Name)
+			s.step(n, Inherited{At: s.now, Service: sv.Name})
+		}
 	}
 	for _, p := range s.paths {
 		if _, ok := n.carrier[p.Name]; !ok {
@@ -205,11 +222,45 @@ func (s *sim) boot(n *node) {
 func (s *sim) kill(n *node) {
 	n.core = nil
 	n.stalled = false
+	n.crashed = false
 	n.backlog = nil
 	clear(n.vip)
 	clear(n.state)
 	s.logf("%s killed", n.name)
 	s.updateConnectivity()
+}
+
+// crash kills n's daemon (SIGKILL): see node.crashed. A stalled node's
+// addresses were last refreshed when it stalled.
+func (s *sim) crash(n *node) {
+	if n.core == nil {
+		s.t.Fatalf("crash %s: not running", n.name)
+	}
+	n.crashAt = s.now
+	if n.stalled {
+		n.crashAt = n.stallStart
+	}
+	n.core = nil
+	n.stalled = false
+	n.backlog = nil
+	n.crashed = true
+	clear(n.state)
+	s.logf("%s crashed (its addresses stay until their lifetime ends)", n.name)
+	s.updateConnectivity()
+}
+
+// expire drops the addresses of a stalled or crashed node whose lifetime
+// ran out since since.
+func (s *sim) expire(n *node, since time.Time) {
+	if s.lifetime <= 0 || s.now.Before(since.Add(s.lifetime)) {
+		return
+	}
+	for sv, held := range n.vip {
+		if held {
+			n.vip[sv] = false
+			s.logf("%s: %s expired (lifetime %v)", n.name, sv, s.lifetime)
+		}
+	}
 }
 
 // step feeds ev to n's core and carries out the actions.
@@ -347,6 +398,11 @@ func (s *sim) run(d time.Duration) {
 			}
 		}
 		for _, n := range s.nodes {
+			if n.crashed && s.lifetime > 0 {
+				if t := n.crashAt.Add(s.lifetime); t.After(s.now) {
+					next = minTime(next, t)
+				}
+			}
 			if n.core == nil {
 				continue
 			}
@@ -411,18 +467,14 @@ func (s *sim) process() {
 		s.step(n, withAt(d.ev, s.now))
 	}
 	for _, n := range s.nodes {
+		if n.crashed {
+			s.expire(n, n.crashAt)
+		}
 		if n.core == nil {
 			continue
 		}
 		if n.stalled {
-			if s.lifetime > 0 && !s.now.Before(n.stallStart.Add(s.lifetime)) {
-				for sv, held := range n.vip {
-					if held {
-						n.vip[sv] = false
-						s.logf("%s: %s expired (lifetime %v)", n.name, sv, s.lifetime)
-					}
-				}
-			}
+			s.expire(n, n.stallStart)
 			continue
 		}
 		if !n.nextHB.After(s.now) {
@@ -515,10 +567,10 @@ func (s *sim) probeConflict(n *node, svc string) (bool, string) {
 		}
 	}
 	for _, m := range s.nodes {
-		if m == n || m.core == nil || !m.vip[svc] {
+		if m == n || (m.core == nil && !m.crashed) || !m.vip[svc] {
 			continue
 		}
-		// A stalled node's kernel still answers for its address.
+		// A stalled or crashed node's kernel still answers for its address.
 		if spath == "" || (m.carrier[spath] && n.carrier[spath] && !s.cut[cutKey{spath, m.name, n.name}]) {
 			return true, "mac-of-" + m.name
 		}
@@ -618,7 +670,7 @@ func moves(log []string) int {
 func (s *sim) owners(svc string) []string {
 	var out []string
 	for _, n := range s.nodes {
-		if n.core != nil && n.vip[svc] {
+		if (n.core != nil || n.crashed) && n.vip[svc] {
 			out = append(out, n.name)
 		}
 	}

@@ -16,6 +16,10 @@ func (c *Core) stalled(e Stalled) {
 	why := "stalled for " + roundStall(e.For) + ": dropping claims"
 	c.emit(Alarm{Text: why})
 	for _, s := range c.svcs {
+		if s.inherited {
+			s.inherited = false
+			c.emit(RemoveVIP{Service: s.spec.Name})
+		}
 		switch s.state {
 		case StateUp:
 			c.emit(RemoveVIP{Service: s.spec.Name})

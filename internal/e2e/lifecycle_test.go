@@ -68,8 +68,9 @@ func TestPrivilegedSIGTERMHandover(t *testing.T) {
 
 // SIGKILL with a permanent address (lifetime 0) leaves h1's VIP behind, and
 // the kernel in h1 still answers ARP for it: h2 sees h1 dead but must not
-// claim an address someone answers for. A restarted h1 removes the stale
-// address before anything else and the cluster ends with a single owner.
+// claim an address someone answers for. A restarted h1 keeps the address
+// its earlier run left, hears that nobody else holds the service, claims it
+// and the cluster ends with a single owner.
 func TestPrivilegedSIGKILLRestart(t *testing.T) {
 	rg := newRig(t, rig.Options{ConfigHook: func(host, cfg string) string {
 		// The service table is the last one: make its address permanent,
