@@ -1,0 +1,581 @@
+package rig
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/failover-ha/failover/daemon/config"
+	"github.com/failover-ha/failover/internal/lab"
+)
+
+// DrillOptions describe a drill: the cluster (a fresh two-host rig per
+// run), the scenarios and how often each runs.
+type DrillOptions struct {
+	// Rig is the cluster: Failoverd is required; the timers are
+	// failoverd's defaults unless set. Hosts is always 2, with the serial
+	// cable; Dir is set per run.
+	Rig Options
+	// Scenarios to run by name, in order; every scenario when empty.
+	Scenarios []string
+	// Runs of each scenario (1..MaxDrillRuns; 0 = 1).
+	Runs int
+	// Quick shortens the holds (CI): cpu-hog 5s, flapping 4s, other faults
+	// 1s (at least 10 deadtimes); holds past the VIP lifetime stay.
+	Quick bool
+	// Timeout bounds every wait for the cluster to settle; 0 = 30s plus
+	// the damping and carrier settle times.
+	Timeout time.Duration
+	// KeepDir, when set, keeps every run's configs and daemon logs in
+	// KeepDir/<scenario>-<run>. Otherwise they go to a temporary directory
+	// that is removed when the run passed and kept (RunResult.LogDir) when
+	// it failed.
+	KeepDir string
+	// Progress receives one line per step and, during long waits, every
+	// few seconds (nil: silent).
+	Progress func(msg string)
+}
+
+// ARPPeriod is how often the drill's ARP observer asks for the VIP.
+const ARPPeriod = 25 * time.Millisecond
+
+// drillSvc is the drilled service and drillOwner its settled owner.
+const (
+	drillSvc    = "web"
+	drillOwner  = "h1"
+	drillBackup = "h2"
+)
+
+// DrillTimers returns the timers the drill runs with (failoverd's defaults
+// for those not set in o), checked as failoverd checks them, and the
+// detection window they give.
+func DrillTimers(o Options) (*config.Config, time.Duration, error) {
+	cfg, err := o.ParseConfig()
+	if err != nil {
+		return nil, 0, err
+	}
+	t := cfg.Timers
+	return cfg, DetectionWindow(t.Interval, t.Deadtime, t.IndoubtHold, cfg.Services[0].ProbeWindow), nil
+}
+
+// RunDrill runs every selected scenario Runs times, each on a fresh
+// two-host rig settled on h1, and judges each run. The report is returned
+// also when a run failed; the error is for what prevented the drill
+// itself (bad options, ctx ended).
+func RunDrill(ctx context.Context, o DrillOptions) (*DrillReport, error) {
+	scs, err := SelectScenarios(o.Scenarios)
+	if err != nil {
+		return nil, fmt.Errorf("rig: drill: %w", err)
+	}
+	if o.Runs == 0 {
+		o.Runs = 1
+	}
+	if o.Runs < 1 || o.Runs > MaxDrillRuns {
+		return nil, fmt.Errorf("rig: drill: %d runs: want 1..%d", o.Runs, MaxDrillRuns)
+	}
+	if o.Rig.Failoverd == "" {
+		return nil, errors.New("rig: drill: no failoverd binary")
+	}
+	if o.Rig.NoSerial {
+		return nil, errors.New("rig: drill: the scenarios need the serial cable (NoSerial is set)")
+	}
+	o.Rig.Hosts = 2
+	o.Rig.Services = nil
+	cfg, window, err := DrillTimers(o.Rig)
+	if err != nil {
+		return nil, err
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 30*time.Second + cfg.Timers.Damping + cfg.Timers.CarrierSettle
+	}
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
+	t0 := time.Now()
+	rep := &DrillReport{Started: t0.UTC().Format(time.RFC3339), Window: Millis(window), Quick: o.Quick, Load: []string{LoadAvg()}, Timers: timerMap(cfg)}
+	o.Progress(fmt.Sprintf("drill: %d scenarios x %d runs; deadtime %s, interval %s, lifetime %s; detection window %d ms; load %s",
+		len(scs), o.Runs, cfg.Timers.Deadtime, cfg.Timers.Interval, cfg.Services[0].Lifetime, window.Milliseconds(), LoadAvg()))
+	for _, sc := range scs {
+		sr := ScenarioReport{Scenario: sc}
+		for i := 1; i <= o.Runs; i++ {
+			d := &drillRun{o: &o, cfg: cfg, sc: sc, run: i, window: window}
+			res := d.do(ctx)
+			sr.Runs = append(sr.Runs, res)
+			verdict := "PASS"
+			if res.Failed() {
+				verdict = "FAIL"
+			}
+			d.say("%s (moves %d, longest gap %d ms, took %.1fs)", verdict, res.Moves,
+				time.Duration(res.LongestGap).Milliseconds(), time.Duration(res.Took).Seconds())
+			if ctx.Err() != nil {
+				rep.Scenarios = append(rep.Scenarios, sr)
+				rep.finish(t0)
+				return rep, fmt.Errorf("rig: drill interrupted: %w", context.Cause(ctx))
+			}
+		}
+		rep.Scenarios = append(rep.Scenarios, sr)
+	}
+	rep.finish(t0)
+	return rep, nil
+}
+
+func (r *DrillReport) finish(t0 time.Time) {
+	r.Load = append(r.Load, LoadAvg())
+	r.Took = Millis(time.Since(t0))
+	r.total()
+}
+
+func timerMap(cfg *config.Config) map[string]string {
+	t := cfg.Timers
+	s := cfg.Services[0]
+	return map[string]string{
+		"interval": t.Interval.String(), "deadtime": t.Deadtime.String(), "startup": t.Startup.String(),
+		"indoubt_hold": t.IndoubtHold.String(), "damping": t.Damping.String(), "carrier_settle": t.CarrierSettle.String(),
+		"lifetime": s.Lifetime.String(), "probe_window": s.ProbeWindow.String(),
+	}
+}
+
+// drillRun is one run of one scenario.
+type drillRun struct {
+	o      *DrillOptions
+	cfg    *config.Config
+	sc     DrillScenario
+	run    int
+	window time.Duration
+
+	rg      *Rig
+	sampler *Sampler
+	ev      DrillEvidence
+}
+
+func (d *drillRun) say(format string, args ...any) {
+	d.o.Progress(fmt.Sprintf("run %d/%d %s: %s", d.run, d.o.Runs, d.sc.Name, fmt.Sprintf(format, args...)))
+}
+
+// hold is how long a fault is held: full, or quick with --quick; at least
+// ten deadtimes.
+func (d *drillRun) hold(full, quick time.Duration) time.Duration {
+	h := full
+	if d.o.Quick {
+		h = quick
+	}
+	return max(h, 10*d.cfg.Timers.Deadtime)
+}
+
+// pastLifetime is a hold longer than the VIP's lifetime (3s when the
+// lifetime is 0, forever).
+func (d *drillRun) pastLifetime() time.Duration {
+	if l := d.cfg.Services[0].Lifetime; l > 0 {
+		return l + time.Second
+	}
+	return 3 * time.Second
+}
+
+func (d *drillRun) do(ctx context.Context) (res RunResult) {
+	t0 := time.Now()
+	dir := ""
+	if d.o.KeepDir != "" {
+		dir = filepath.Join(d.o.KeepDir, fmt.Sprintf("%s-%d", d.sc.Name, d.run))
+	} else {
+		var err error
+		if dir, err = os.MkdirTemp("", "failover-drill-"); err != nil {
+			return RunResult{Run: d.run, Error: err.Error()}
+		}
+	}
+	defer func() {
+		res.Run = d.run
+		res.Took = Millis(time.Since(t0))
+		if d.rg != nil {
+			if err := d.rg.Close(); err != nil && res.Error == "" {
+				res.Error = "closing the rig: " + err.Error()
+			}
+		}
+		if d.o.KeepDir != "" || res.Failed() {
+			res.LogDir = dir
+		} else {
+			os.RemoveAll(dir)
+		}
+	}()
+	ro := d.o.Rig
+	ro.Dir = dir
+	ro.SocketDir = ""
+	ro.Logf = nil
+	d.say("building the rack and starting failoverd in h1 and h2")
+	rg, err := New(ctx, ro)
+	if err != nil {
+		return RunResult{Error: err.Error()}
+	}
+	d.rg = rg
+	if err := d.wait(ctx, "web settled on h1 and every path alive", d.settledAlive(time.Time{})); err != nil {
+		return RunResult{Error: "before the fault: " + err.Error()}
+	}
+
+	// Observers.
+	d.ev = DrillEvidence{Owner: drillOwner, Window: d.window, ARPPeriod: ARPPeriod, CheckReturns: d.sc.ReclaimOnly}
+	pr := rg.Prober(drillSvc)
+	last, _ := pr.Last()
+	dup0 := pr.Duplicates()
+	arpw, err := rg.WatchARP(drillSvc, ARPPeriod)
+	if err != nil {
+		return RunResult{Error: err.Error()}
+	}
+	d.sampler = rg.Sample(drillSvc)
+	d.ev.Start = time.Now()
+
+	healed, err := d.inject(ctx)
+	if err != nil {
+		d.sampler.Stop()
+		arpw.Stop()
+		return RunResult{Error: "injecting the fault: " + err.Error()}
+	}
+	if err := d.wait(ctx, "web settled back on h1", d.settledAlive(healed)); err != nil {
+		d.ev.Settled = err.Error()
+	} else {
+		// Watch a little longer: a settled cluster must stay settled.
+		tail := max(3*d.cfg.Timers.Deadtime, 300*time.Millisecond)
+		sleepCtx(ctx, tail)
+	}
+	d.ev.End = time.Now()
+	_, d.ev.Overlaps, _ = d.sampler.Stop()
+	d.ev.Holders = d.sampler.Changes()
+	var arpErr error
+	d.ev.ARP, d.ev.Claims, arpErr = arpw.Stop()
+	for _, a := range pr.AnsweredAfter(last.Seq) {
+		if !a.At.Before(d.ev.Start) && !a.At.After(d.ev.End) {
+			d.ev.Answers = append(d.ev.Answers, a)
+		}
+	}
+	d.ev.Duplicates = pr.Duplicates() - dup0
+	if d.ev.CheckReturns {
+		d.ev.Returns = returns(rg.LogFile(drillOwner), d.ev.ResumedAt)
+	}
+	res = Judge(d.sc, d.ev)
+	if arpErr != nil {
+		res.Error = arpErr.Error()
+	}
+	if err := rg.Exited(); err != nil {
+		res.Error = err.Error()
+	}
+	return res
+}
+
+// settledAlive: web up on h1 alone, h2 in recover, the client answered by
+// h1 after since, and every peer alive on every path.
+func (d *drillRun) settledAlive(since time.Time) func(ctx context.Context) (bool, string) {
+	settled := d.rg.Settled(drillSvc, drillOwner, since)
+	return func(ctx context.Context) (bool, string) {
+		ok, seen := settled(ctx)
+		if !ok {
+			return false, seen
+		}
+		for _, h := range d.rg.Hosts() {
+			st, err := d.rg.Status(ctx, h)
+			if err != nil {
+				return false, h + ": " + err.Error()
+			}
+			for _, p := range st.Peers {
+				if p.State != "alive" {
+					return false, h + " sees " + p.Name + " " + p.State
+				}
+			}
+		}
+		return true, seen
+	}
+}
+
+// wait polls check every 10 ms for at most the drill's timeout, saying
+// what it waits for and, every 5 s, what it sees; a daemon that exits ends
+// the wait with its log.
+func (d *drillRun) wait(ctx context.Context, what string, check func(ctx context.Context) (bool, string)) error {
+	ctx, cancel := context.WithTimeout(ctx, d.o.Timeout)
+	defer cancel()
+	t0 := time.Now()
+	d.say("waiting (up to %s) for %s", d.o.Timeout, what)
+	next := t0.Add(5 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if err := d.rg.Exited(); err != nil {
+			return err
+		}
+		cctx, ccancel := context.WithTimeout(ctx, time.Second)
+		done, seen := check(cctx)
+		ccancel()
+		if done {
+			return nil
+		}
+		if time.Now().After(next) {
+			next = next.Add(5 * time.Second)
+			d.say("still waiting for %s (%.0fs/%s): %s", what, time.Since(t0).Seconds(), d.o.Timeout, seen)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w after %s (last seen: %s)", what, context.Cause(ctx), time.Since(t0).Round(time.Millisecond), seen)
+		case <-tick.C:
+		}
+	}
+}
+
+// sleepCtx sleeps for d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
+}
+
+// holdFor holds a fault for h, saying so, and every 10 s how long is left.
+func (d *drillRun) holdFor(ctx context.Context, h time.Duration, what string) error {
+	d.say("%s; holding %s", what, h)
+	end := time.Now().Add(h)
+	for {
+		left := time.Until(end)
+		if left <= 0 {
+			return nil
+		}
+		if err := sleepCtx(ctx, min(left, 10*time.Second)); err != nil {
+			return err
+		}
+		if left > 10*time.Second {
+			d.say("%s: %s left", what, (left - 10*time.Second).Round(time.Second))
+		}
+	}
+}
+
+// inject does the scenario's fault, holds it and heals it; it returns when
+// the fault was healed.
+func (d *drillRun) inject(ctx context.Context) (time.Time, error) {
+	l := d.rg.Lab
+	cable := l.Cable(drillOwner, drillBackup)
+	short := d.hold(5*time.Second, time.Second)
+	both := func(f func(nic string) error) error {
+		return errors.Join(f("eth0"), f("eth1"))
+	}
+	simple := func(what string, do, undo func() error) (time.Time, error) {
+		if err := do(); err != nil {
+			return time.Time{}, err
+		}
+		if err := d.holdFor(ctx, short, what); err != nil {
+			return time.Time{}, err
+		}
+		err := undo()
+		return time.Now(), err
+	}
+	switch d.sc.Name {
+	case "power-pull":
+		d.sampler.Ignore(drillOwner, true) // behind pulled cables while frozen
+		if err := l.Freeze(drillOwner); err != nil {
+			return time.Time{}, err
+		}
+		if err := d.holdFor(ctx, d.pastLifetime(), "h1 frozen (power pull)"); err != nil {
+			return time.Time{}, err
+		}
+		// Power off means the address is gone: wait until the kernel has
+		// dropped it (bounded), as a rebooted host has none.
+		err := d.wait(ctx, "h1's VIP expired while it is frozen", func(context.Context) (bool, string) {
+			p, err := d.rg.Present(drillOwner, drillSvc)
+			return err == nil && !p, "h1 still has the VIP"
+		})
+		if err != nil {
+			return time.Time{}, err
+		}
+		err = l.Thaw(drillOwner)
+		d.sampler.Ignore(drillOwner, false)
+		d.ev.ResumedAt = time.Now()
+		d.say("power back for h1")
+		return d.ev.ResumedAt, err
+	case "cable-eth0", "cable-eth1":
+		nic := strings.TrimPrefix(d.sc.Name, "cable-")
+		return simple("h1's "+nic+" cable pulled",
+			func() error { return l.Pull(drillOwner, nic) }, func() error { return l.Plug(drillOwner, nic) })
+	case "both-nics":
+		return simple("h1's eth0 and eth1 cables pulled",
+			func() error { return both(func(n string) error { return l.Pull(drillOwner, n) }) },
+			func() error { return both(func(n string) error { return l.Plug(drillOwner, n) }) })
+	case "serial-cut":
+		return simple("serial adapters hung up", cable.Hangup, cable.Heal)
+	case "silent-serial":
+		return simple("serial cable silent", cable.Cut, cable.Heal)
+	case "silent-eth0", "silent-eth1":
+		nic := strings.TrimPrefix(d.sc.Name, "silent-")
+		return simple("the switch drops h1's "+nic,
+			func() error { return l.Drop(drillOwner, nic, lab.DirBoth) }, l.Heal)
+	case "one-way":
+		return simple("the switch drops frames to h1 on eth0 and eth1",
+			func() error { return both(func(n string) error { return l.Drop(drillOwner, n, lab.DirToHost) }) }, l.Heal)
+	case "loss-30":
+		return simple("30% loss on h1's eth0 and eth1",
+			func() error { return both(func(n string) error { return l.Loss(drillOwner, n, 30) }) },
+			func() error { return both(func(n string) error { return l.Loss(drillOwner, n, 0) }) })
+	case "cpu-hog":
+		return d.cpuHog(ctx)
+	case "kill-owner", "kill-backup":
+		host := drillOwner
+		h := d.pastLifetime()
+		if d.sc.Name == "kill-backup" {
+			host, h = drillBackup, short
+		}
+		if err := d.kill(ctx, host, syscall.SIGKILL); err != nil {
+			return time.Time{}, err
+		}
+		if err := d.holdFor(ctx, h, "failoverd in "+host+" killed"); err != nil {
+			return time.Time{}, err
+		}
+		_, err := d.rg.StartDaemon(host)
+		d.say("failoverd in %s restarted", host)
+		return time.Now(), err
+	case "boot-together":
+		t0 := time.Now()
+		err := errors.Join(d.rg.Signal(drillOwner, syscall.SIGTERM), d.rg.Signal(drillBackup, syscall.SIGTERM))
+		if err != nil {
+			return time.Time{}, err
+		}
+		for _, h := range []string{drillOwner, drillBackup} {
+			if err := d.waitExit(ctx, h); err != nil {
+				return time.Time{}, err
+			}
+		}
+		d.say("both daemons stopped; starting both at once")
+		_, err1 := d.rg.StartDaemon(drillOwner)
+		_, err2 := d.rg.StartDaemon(drillBackup)
+		started := time.Now()
+		// Nobody may claim before the startup listen is over.
+		d.ev.NoEligible = append(d.ev.NoEligible, Span{From: t0, To: started.Add(d.cfg.Timers.Startup)})
+		return started, errors.Join(err1, err2)
+	case "flap-eth0":
+		return d.flap(ctx)
+	case "admin-down-up":
+		return simple("h1's eth0 admin down",
+			func() error { return l.AdminDown(drillOwner, "eth0") }, func() error { return l.AdminUp(drillOwner, "eth0") })
+	case "stall":
+		if err := d.rg.Signal(drillOwner, syscall.SIGSTOP); err != nil {
+			return time.Time{}, err
+		}
+		if err := d.holdFor(ctx, d.pastLifetime(), "failoverd in h1 stopped (SIGSTOP)"); err != nil {
+			d.rg.Signal(drillOwner, syscall.SIGCONT)
+			return time.Time{}, err
+		}
+		err := d.rg.Signal(drillOwner, syscall.SIGCONT)
+		d.ev.ResumedAt = time.Now()
+		d.say("failoverd in h1 continued (SIGCONT)")
+		return d.ev.ResumedAt, err
+	}
+	return time.Time{}, fmt.Errorf("no injection for scenario %q", d.sc.Name)
+}
+
+// kill signals host's daemon and waits until it exited.
+func (d *drillRun) kill(ctx context.Context, host string, sig syscall.Signal) error {
+	if err := d.rg.Signal(host, sig); err != nil {
+		return err
+	}
+	return d.waitExit(ctx, host)
+}
+
+func (d *drillRun) waitExit(ctx context.Context, host string) error {
+	dm := d.rg.Daemon(host)
+	t := time.NewTimer(10 * time.Second)
+	defer t.Stop()
+	select {
+	case <-dm.Done():
+		return nil
+	case <-t.C:
+		return fmt.Errorf("failoverd in %s still runs 10s after the signal", host)
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// cpuHog runs NumCPU busy loops in every host for 60s (5s quick).
+func (d *drillRun) cpuHog(ctx context.Context) (time.Time, error) {
+	var procs []*exec.Cmd
+	stop := func() {
+		for _, c := range procs {
+			syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+		}
+	}
+	defer stop()
+	for _, h := range d.rg.Lab.Hosts() {
+		for range runtime.NumCPU() {
+			cmd := exec.Command("/bin/sh", "-c", "while :; do :; done")
+			if err := h.Start(cmd); err != nil {
+				return time.Time{}, err
+			}
+			procs = append(procs, cmd)
+			go cmd.Wait()
+		}
+	}
+	what := fmt.Sprintf("%d busy loops in each host", runtime.NumCPU())
+	if err := d.holdFor(ctx, d.hold(60*time.Second, 5*time.Second), what); err != nil {
+		return time.Time{}, err
+	}
+	stop()
+	return time.Now(), nil
+}
+
+// flap sets h1's eth0 down and up every 200 ms for 10 s (4 s quick).
+func (d *drillRun) flap(ctx context.Context) (time.Time, error) {
+	l := d.rg.Lab
+	dur := 10 * time.Second
+	if d.o.Quick {
+		dur = 4 * time.Second
+	}
+	d.say("h1's eth0 admin down/up every 200ms for %s", dur)
+	end := time.Now().Add(dur)
+	n := 0
+	for time.Now().Before(end) {
+		if err := l.AdminDown(drillOwner, "eth0"); err != nil {
+			return time.Time{}, err
+		}
+		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+			l.AdminUp(drillOwner, "eth0")
+			return time.Time{}, err
+		}
+		if err := l.AdminUp(drillOwner, "eth0"); err != nil {
+			return time.Time{}, err
+		}
+		n++
+		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+			return time.Time{}, err
+		}
+	}
+	d.say("%d flaps done; eth0 stays up", n)
+	return time.Now(), nil
+}
+
+// returns reads the moves to up in a daemon's log after since.
+func returns(logFile string, since time.Time) []Return {
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		return nil
+	}
+	var out []Return
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.Contains(line, `msg="service state"`) || !strings.Contains(line, " to=up") {
+			continue
+		}
+		r := Return{Line: line}
+		for _, f := range strings.Fields(line) {
+			switch {
+			case strings.HasPrefix(f, "time="):
+				r.At, _ = time.Parse(time.RFC3339Nano, strings.TrimPrefix(f, "time="))
+			case strings.HasPrefix(f, "from="):
+				r.From = strings.TrimPrefix(f, "from=")
+			}
+		}
+		if !r.At.Before(since) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
