@@ -115,7 +115,8 @@ type RunResult struct {
 	ClientOutage Millis   `json:"client_outage_ms"`
 	Duplicates   int      `json:"duplicates"`
 	Holders      []string `json:"holders"` // the sampler's sequence, "h1", "h1+h2", "-"
-	Answered     []string `json:"answered_by"`
+	Answered     []string `json:"answered_by"`     // hosts answering the client's probes, in order
+	ARPAnswered  []string `json:"arp_answered_by"` // hosts answering the client's who-has, in order
 	Took         Millis   `json:"took_ms"`
 	Error        string   `json:"error,omitempty"` // the run could not be carried out
 	LogDir       string   `json:"log_dir,omitempty"`
@@ -181,6 +182,13 @@ func Judge(sc DrillScenario, ev DrillEvidence) RunResult {
 	res.Holders = holderSeq(ev.Holders)
 	res.Answered = answerSeq(ev.Answers)
 	res.Moves = moves(ev.Holders)
+	for _, rq := range ev.ARP {
+		for _, a := range rq.Answers {
+			if n := len(res.ARPAnswered); n == 0 || res.ARPAnswered[n-1] != a.Host {
+				res.ARPAnswered = append(res.ARPAnswered, a.Host)
+			}
+		}
+	}
 	gap, at := orphanGap(ev)
 	res.LongestGap = Millis(gap)
 	res.ClientOutage = Millis(clientOutage(ev))
@@ -258,14 +266,25 @@ func splitBrain(ev DrillEvidence) Verdict {
 	if len(seen) > 0 {
 		return Verdict{Name: VerdictSplitBrain, Result: Fail, Evidence: strings.Join(seen, "; ")}
 	}
+	answered := 0
+	for _, rq := range ev.ARP {
+		if len(rq.Answers) > 0 {
+			answered++
+		}
+	}
 	return Verdict{Name: VerdictSplitBrain, Result: Pass, Evidence: fmt.Sprintf(
-		"one holder at a time: sampler (%d changes), %d client probes answered, %d ARP who-has, %d gratuitous ARPs",
-		len(ev.Holders), len(ev.Answers), len(ev.ARP), len(ev.Claims))}
+		"one holder at a time: sampler (%d changes), %d client probes answered, %d of %d ARP who-has answered, %d gratuitous ARPs",
+		len(ev.Holders), len(ev.Answers), answered, len(ev.ARP), len(ev.Claims))}
 }
+
+// clashLag is how long after a claim the sampler must still see the
+// earlier claimer holding the address for the two claims to clash: several
+// samples, so that a hand-off the sampler has not read yet is not one.
+const clashLag = 10 * time.Millisecond
 
 // claimClash finds two ARP claims or answers from different MACs within one
 // request period where the earlier host still held the address (sampler)
-// when the later one claimed.
+// clashLag after the later one claimed.
 func claimClash(ev DrillEvidence) string {
 	var all []ARPSeen
 	all = append(all, ev.Claims...)
@@ -278,9 +297,9 @@ func claimClash(ev DrillEvidence) string {
 		if a.MAC == b.MAC || b.At.Sub(a.At) > ev.ARPPeriod {
 			continue
 		}
-		if heldAt(ev.Holders, a.Host, b.At) {
-			return fmt.Sprintf("client ARP: %s (%s) claimed the VIP at %s, %d ms after %s (%s) did, which still held it",
-				b.Host, b.MAC, b.At.Format("15:04:05.000"), b.At.Sub(a.At).Milliseconds(), a.Host, a.MAC)
+		if heldAt(ev.Holders, a.Host, b.At.Add(clashLag)) {
+			return fmt.Sprintf("client ARP: %s (%s) claimed the VIP at %s, %d ms after %s (%s) did, which still held it %d ms later",
+				b.Host, b.MAC, b.At.Format("15:04:05.000"), b.At.Sub(a.At).Milliseconds(), a.Host, a.MAC, clashLag.Milliseconds())
 		}
 	}
 	return ""
