@@ -114,7 +114,7 @@ type RunResult struct {
 	// probes (a holder may exist that the client cannot reach).
 	ClientOutage Millis   `json:"client_outage_ms"`
 	Duplicates   int      `json:"duplicates"`
-	Holders      []string `json:"holders"` // the sampler's sequence, "h1", "h1+h2", "-"
+	Holders      []string `json:"holders"`         // the sampler's sequence, "h1", "h1+h2", "-"
 	Answered     []string `json:"answered_by"`     // hosts answering the client's probes, in order
 	ARPAnswered  []string `json:"arp_answered_by"` // hosts answering the client's who-has, in order
 	Took         Millis   `json:"took_ms"`
