@@ -151,6 +151,7 @@ type drillRun struct {
 	window time.Duration
 
 	rg      *Rig
+	sockDir string
 	sampler *Sampler
 	ev      DrillEvidence
 }
@@ -197,15 +198,25 @@ func (d *drillRun) do(ctx context.Context) (res RunResult) {
 				res.Error = "closing the rig: " + err.Error()
 			}
 		}
+		if d.sockDir != "" {
+			os.RemoveAll(d.sockDir)
+		}
 		if d.o.KeepDir != "" || res.Failed() {
 			res.LogDir = dir
 		} else {
 			os.RemoveAll(dir)
 		}
 	}()
+	// The control sockets go to a short directory of their own: a kept
+	// directory's path may be longer than a socket path can be.
+	sockDir, err := os.MkdirTemp("", "fo-drill-")
+	if err != nil {
+		return RunResult{Error: err.Error()}
+	}
+	d.sockDir = sockDir
 	ro := d.o.Rig
 	ro.Dir = dir
-	ro.SocketDir = ""
+	ro.SocketDir = sockDir
 	ro.Logf = nil
 	d.say("building the rack and starting failoverd in h1 and h2")
 	rg, err := New(ctx, ro)
