@@ -152,6 +152,13 @@ func (w *ARPWatch) read() {
 	}
 }
 
+// Requests returns the requests sent so far with their answers.
+func (w *ARPWatch) Requests() []ARPRequest {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.reqs)
+}
+
 // Period is the time between two requests.
 func (w *ARPWatch) Period() time.Duration { return w.period }
 

@@ -206,9 +206,9 @@ func Judge(sc DrillScenario, ev DrillEvidence) RunResult {
 	case res.Moves > 0 || len(others) > 0:
 		ff.Result = Fail
 		ff.Evidence = fmt.Sprintf("the owner changed though %s stayed healthy and reachable: holders %s; client answered by %s",
-			ev.Owner, strings.Join(res.Holders, " → "), strings.Join(res.Answered, " → "))
+			ev.Owner, arrows(res.Holders), arrows(res.Answered))
 	default:
-		ff.Evidence = fmt.Sprintf("%s held the VIP throughout (holders %s)", ev.Owner, strings.Join(res.Holders, " → "))
+		ff.Evidence = fmt.Sprintf("%s held the VIP throughout (holders %s)", ev.Owner, arrows(res.Holders))
 	}
 	res.Verdicts = append(res.Verdicts, ff)
 
@@ -224,7 +224,7 @@ func Judge(sc DrillScenario, ev DrillEvidence) RunResult {
 
 	if !sc.OwnerHealthy {
 		mv := Verdict{Name: VerdictMoves, Result: Pass,
-			Evidence: fmt.Sprintf("%d moves (at most %d): %s", res.Moves, sc.MaxMoves, strings.Join(res.Holders, " → "))}
+			Evidence: fmt.Sprintf("%d moves (at most %d): %s", res.Moves, sc.MaxMoves, arrows(res.Holders))}
 		if res.Moves > sc.MaxMoves {
 			mv.Result = Fail
 		}
@@ -327,6 +327,16 @@ func distinctHosts(as []ARPSeen) []string {
 		}
 	}
 	return out
+}
+
+// arrows joins a sequence with arrows, eliding the middle of a long one
+// (RunResult keeps it whole).
+func arrows(seq []string) string {
+	const keep = 6
+	if len(seq) <= 2*keep+1 {
+		return strings.Join(seq, " → ")
+	}
+	return fmt.Sprintf("%s → … %d more … → %s", strings.Join(seq[:keep], " → "), len(seq)-2*keep, strings.Join(seq[len(seq)-keep:], " → "))
 }
 
 // holderSeq is the sampler's sequence of holder sets.

@@ -273,3 +273,16 @@ func TestReportTotals(t *testing.T) {
 		t.Error("a passing report failed")
 	}
 }
+
+func TestArrows(t *testing.T) {
+	if got := arrows([]string{"h1", "-", "h2"}); got != "h1 → - → h2" {
+		t.Errorf("short: %q", got)
+	}
+	var long []string
+	for i := range 40 {
+		long = append(long, []string{"h1", "-"}[i%2])
+	}
+	if got, want := arrows(long), "h1 → - → h1 → - → h1 → - → … 28 more … → h1 → - → h1 → - → h1 → -"; got != want {
+		t.Errorf("long: %q, want %q", got, want)
+	}
+}
