@@ -14,11 +14,16 @@ import (
 	"github.com/mdlayher/ethernet"
 )
 
-// ARPObserverIP is the sender address of the ARP observer's who-has
-// requests: an address of the client's subnet that nothing else uses, so
-// that replies to it answer the observer and nobody else (the client's
-// own kernel resolves the VIP as 198.18.1.250).
-var ARPObserverIP = netip.MustParseAddr("198.18.1.251")
+// The ARP observer's who-has requests carry a sender address of the
+// client's subnet that nothing else uses, a different one for each request
+// in turn (ARPObserverIPs of them from ARPObserverFirst): a reply is sent
+// to the request's sender address, so it names the request it answers
+// even when it is read late, and it answers the observer and nobody else
+// (the client's own kernel resolves the VIP as 198.18.1.250).
+var ARPObserverFirst = netip.MustParseAddr("198.18.1.200")
+
+// ARPObserverIPs is how many sender addresses the observer cycles through.
+const ARPObserverIPs = 50
 
 // ARPWatch is the client's view of who claims a VIP at the link layer: it
 // sends a who-has for the VIP every period from the client namespace and
@@ -80,18 +85,26 @@ func (r *Rig) WatchARP(svc string, period time.Duration) (*ARPWatch, error) {
 	return w, nil
 }
 
+// observerIP is the sender address of request n.
+func observerIP(n int) netip.Addr {
+	a := ARPObserverFirst.As4()
+	a[3] += byte(n % ARPObserverIPs)
+	return netip.AddrFrom4(a)
+}
+
 func (w *ARPWatch) ask() {
 	defer w.wg.Done()
-	p, err := arp.NewPacket(arp.OperationRequest, w.mac, ARPObserverIP, ethernet.Broadcast, w.vip)
-	if err != nil {
-		w.setErr(err)
-		return
-	}
 	t := time.NewTicker(w.period)
 	defer t.Stop()
-	for {
+	for n := 0; ; n++ {
+		from := observerIP(n)
+		p, err := arp.NewPacket(arp.OperationRequest, w.mac, from, ethernet.Broadcast, w.vip)
+		if err != nil {
+			w.setErr(err)
+			return
+		}
 		w.mu.Lock()
-		w.reqs = append(w.reqs, ARPRequest{At: time.Now()})
+		w.reqs = append(w.reqs, ARPRequest{At: time.Now(), From: from})
 		w.mu.Unlock()
 		if err := w.c.WriteTo(p, ethernet.Broadcast); err != nil {
 			w.setErr(err)
@@ -144,9 +157,14 @@ func (w *ARPWatch) read() {
 		switch {
 		case p.TargetIP == w.vip: // gratuitous: request or reply
 			w.claims = append(w.claims, seen)
-		case p.Operation == arp.OperationReply && p.TargetIP == ARPObserverIP && len(w.reqs) > 0:
-			rq := &w.reqs[len(w.reqs)-1]
-			rq.Answers = append(rq.Answers, seen)
+		case p.Operation == arp.OperationReply:
+			// The latest request sent from the address the reply is for.
+			for i := len(w.reqs) - 1; i >= 0; i-- {
+				if w.reqs[i].From == p.TargetIP {
+					w.reqs[i].Answers = append(w.reqs[i].Answers, seen)
+					break
+				}
+			}
 		}
 		w.mu.Unlock()
 	}

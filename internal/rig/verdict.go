@@ -2,6 +2,7 @@ package rig
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"sort"
 	"strconv"
@@ -57,8 +58,9 @@ type ARPSeen struct {
 // ARPRequest is one who-has for the VIP sent by the client's ARP observer
 // and the answers that arrived before the next request was sent.
 type ARPRequest struct {
-	At      time.Time `json:"at"`
-	Answers []ARPSeen `json:"answers,omitempty"`
+	At      time.Time  `json:"at"`
+	From    netip.Addr `json:"from"` // its sender address: replies are sent to it
+	Answers []ARPSeen  `json:"answers,omitempty"`
 }
 
 // Span is a stretch of time.
@@ -277,14 +279,11 @@ func splitBrain(ev DrillEvidence) Verdict {
 		len(ev.Holders), len(ev.Answers), answered, len(ev.ARP), len(ev.Claims))}
 }
 
-// clashLag is how long after a claim the sampler must still see the
-// earlier claimer holding the address for the two claims to clash: several
-// samples, so that a hand-off the sampler has not read yet is not one.
-const clashLag = 10 * time.Millisecond
-
 // claimClash finds two ARP claims or answers from different MACs within one
-// request period where the earlier host still held the address (sampler)
-// clashLag after the later one claimed.
+// request period where the earlier host still held the address when the
+// later one claimed: the sampler's first reading after the later claim
+// (within a request period) still has it. The sampler's state before the
+// claim is not evidence: on a busy machine its reads fall behind.
 func claimClash(ev DrillEvidence) string {
 	var all []ARPSeen
 	all = append(all, ev.Claims...)
@@ -297,24 +296,27 @@ func claimClash(ev DrillEvidence) string {
 		if a.MAC == b.MAC || b.At.Sub(a.At) > ev.ARPPeriod {
 			continue
 		}
-		if heldAt(ev.Holders, a.Host, b.At.Add(clashLag)) {
-			return fmt.Sprintf("client ARP: %s (%s) claimed the VIP at %s, %d ms after %s (%s) did, which still held it %d ms later",
-				b.Host, b.MAC, b.At.Format("15:04:05.000"), b.At.Sub(a.At).Milliseconds(), a.Host, a.MAC, clashLag.Milliseconds())
+		if c, ok := readAfter(ev.Holders, b.At, ev.ARPPeriod); ok && slices.Contains(c.Holders, a.Host) {
+			return fmt.Sprintf("client ARP: %s (%s) claimed the VIP at %s, %d ms after %s (%s) did, which the sampler still saw holding it at %s",
+				b.Host, b.MAC, b.At.Format("15:04:05.000"), b.At.Sub(a.At).Milliseconds(), a.Host, a.MAC, c.At.Format("15:04:05.000"))
 		}
 	}
 	return ""
 }
 
-// heldAt reports whether the sampler had host among the holders at t.
-func heldAt(changes []HolderChange, host string, t time.Time) bool {
-	var cur []string
+// readAfter returns the sampler's first change recorded at or after t and
+// no later than t+within.
+func readAfter(changes []HolderChange, t time.Time, within time.Duration) (HolderChange, bool) {
 	for _, c := range changes {
-		if c.At.After(t) {
+		if c.At.Before(t) {
+			continue
+		}
+		if c.At.After(t.Add(within)) {
 			break
 		}
-		cur = c.Holders
+		return c, true
 	}
-	return slices.Contains(cur, host)
+	return HolderChange{}, false
 }
 
 func distinctHosts(as []ARPSeen) []string {

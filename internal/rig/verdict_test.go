@@ -103,9 +103,18 @@ func TestJudge(t *testing.T) {
 			ev.ARP = []ARPRequest{{At: at(100), Answers: []ARPSeen{{At: at(101), MAC: mac1, Host: "h1"}, {At: at(102), MAC: mac2, Host: "h2"}}}}
 		}, map[string]string{"split_brain": Fail, "false_failover": Pass, "orphan": Pass, "settled": Pass}},
 		{"a claim while the other still holds", unhealthy, func(ev *DrillEvidence) {
-			ev.Holders = holders("0:h1 300:h2") // the sampler read h1 alone until 300
+			// The sampler's first reading after h2's claim still has h1
+			// (alone: h2's copy went before it was read).
+			ev.Holders = holders("0:h1 100:- 190:h1 212:h1+h2 220:h2")
+			ev.Overlaps = nil // a shorter overlap than the sampler confirms
 			ev.Claims = []ARPSeen{{At: at(200), MAC: mac1, Host: "h1"}, {At: at(205), MAC: mac2, Host: "h2"}}
 		}, map[string]string{"split_brain": Fail, "false_failover": NA, "orphan": Pass, "moves": Pass, "settled": Pass}},
+		{"a hand-off the sampler read late is no clash", unhealthy, func(ev *DrillEvidence) {
+			// The sampler last read h2 before the claims and next after
+			// h2 released: its stale reading is no evidence.
+			ev.Holders = holders("0:h2 230:h1")
+			ev.Claims = []ARPSeen{{At: at(200), MAC: mac2, Host: "h2"}, {At: at(205), MAC: mac1, Host: "h1"}}
+		}, map[string]string{"split_brain": Pass, "false_failover": NA, "orphan": Pass, "moves": Pass, "settled": Pass}},
 		{"a hand-off: the first released right after the other's claim", unhealthy, func(ev *DrillEvidence) {
 			ev.Holders = holders("0:h2 207:h1")
 			ev.Claims = []ARPSeen{{At: at(200), MAC: mac2, Host: "h2"}, {At: at(205), MAC: mac1, Host: "h1"}}
