@@ -215,4 +215,3 @@ func (d *drillRun) flap(ctx context.Context) (time.Time, error) {
 	d.say("%d flaps done; eth0 stays up", n)
 	return time.Now(), nil
 }
-
