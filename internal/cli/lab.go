@@ -27,8 +27,8 @@ const DefaultLabSocketDir = "/run/failover-lab"
 func labCmd() *command {
 	return &command{
 		name:  "lab",
-		args:  "up|status|crash|thaw|cut|plug|heal|down|demo|bench ...",
-		short: "a virtual cluster on this machine: up, status, crash, thaw, cut, plug, heal, down, demo, bench",
+		args:  "up|status|crash|thaw|cut|plug|heal|down|demo|bench|drill ...",
+		short: "a virtual cluster on this machine: up, status, crash, thaw, cut, plug, heal, down, demo, bench, drill",
 		long: `Runs a virtual cluster on this Linux machine (needs root: network
 namespaces): hosts h1..hN, each with eth0 (198.18.1.N) and eth1 (198.18.2.N),
 a null-modem serial cable between neighbours, a real failoverd in each host,
@@ -45,6 +45,8 @@ sees which host answers.
   lab down                             stop "lab up" and remove everything
   lab demo                             a narrated drill; exits 0 only if every step held
   lab bench [-n 20] [--idle]           measure idle cost and outages
+  lab drill [--runs N] [--quick]       the fault matrix with verdicts
+                                       (split brain, false failover, orphan)
 
 While "lab up" runs, each host's daemon answers on
 /run/failover-lab/HOST.sock, so "failover --socket
@@ -90,6 +92,9 @@ func labSubs() []labSub {
 			examples: []string{"sudo failover lab demo", "go build -o /tmp/fo ./cmd/... && sudo /tmp/fo/failover lab demo"}, run: labDemo},
 		{name: "bench", short: "measure idle cost (CPU, wake-ups, RSS, bytes/s per path) and client-observed outages",
 			examples: []string{"sudo failover lab bench", "sudo failover lab bench --idle --window 20s --json", "sudo failover lab bench -n 20 --out /tmp/bench.md"}, run: labBench},
+		{name: "drill", short: "run the fault matrix, each scenario --runs times, and judge every run (split brain, false failover, orphan)",
+			examples: []string{"sudo failover lab drill --quick", "sudo failover lab drill --runs 5 --scenario power-pull,stall --json", "sudo failover lab drill --list",
+				"sudo failover lab drill --deadtime 300ms --interval 50ms --out /tmp/drill.md"}, run: labDrill},
 		{name: "responder", hidden: true, short: "UDP echo answering with the host name (runs inside lab hosts)", run: labResponder},
 	}
 }
@@ -110,7 +115,7 @@ func runLab(ctx context.Context, r *runner, args []string) error {
 	for _, s := range labSubs() {
 		if s.name == args[0] {
 			sc := &command{name: "lab " + s.name, args: s.args, short: s.short, long: strings.ToUpper(s.short[:1]) + s.short[1:] + ".", examples: s.examples}
-			if s.name == "up" || s.name == "demo" || s.name == "bench" {
+			if s.name == "up" || s.name == "demo" || s.name == "bench" || s.name == "drill" {
 				sc.long = labLong[s.name]
 			}
 			return s.run(ctx, r, sc, args[1:])
@@ -120,6 +125,23 @@ func runLab(ctx context.Context, r *runner, args []string) error {
 }
 
 var labLong = map[string]string{
+	"drill": `Runs the fault matrix on fresh two-host racks (one per run): for each
+scenario (--list shows them) and each of --runs runs, it waits until h1 owns
+the VIP, starts the observers, injects the fault, holds it, heals it and
+waits until h1 owns the VIP again. Observers: the client's probes (UDP every
+10 ms), an ARP observer in the client (a who-has every 25 ms, and every
+gratuitous ARP), and both hosts' address lists (netlink every 2 ms). Each run
+is judged: split brain (two owners at once, seen by any observer), false
+failover (the owner moved though it stayed healthy and reachable), orphan (no
+holder and no answer for longer than the detection window, deadtime +
+max(indoubt_hold, interval) + probe_window + 2 x deadtime + 250 ms, while a
+healthy host could serve), moves (at most the scenario's allowance: a
+flapping NIC moves the service at most twice), reclaim (a stalled or frozen
+owner returns only by reclaim) and settled (back on h1 after the heal).
+Timers are failoverd's defaults unless set by the timer flags; they are
+checked as failoverd checks its config. Progress goes to stderr, the summary
+table (or --json) to stdout; the exit status is 1 if any verdict failed.
+Logs of failed runs are kept and named in the report.`,
 	"up": `Builds the rack (hosts with eth0, eth1 and serial cables, and a client),
 writes a config per host and a cluster key into a temporary directory,
 starts a real failoverd in each host and a responder (UDP echo on port 7777

@@ -91,12 +91,15 @@ type Sampler struct {
 	samples  int
 	overlaps []string
 	seq      []string // holder changes, "h1", "h1+h2", "-"
+	changes  []HolderChange
+	ignore   []string
 }
 
 // Sample starts a Sampler for svc. Hosts in ignore are left out (a frozen
-// host keeps its address in its own namespace, behind pulled cables).
+// host keeps its address in its own namespace, behind pulled cables);
+// Ignore changes that set while it runs.
 func (r *Rig) Sample(svc string, ignore ...string) *Sampler {
-	s := &Sampler{stop: make(chan struct{})}
+	s := &Sampler{stop: make(chan struct{}), ignore: slices.Clone(ignore)}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -108,6 +111,10 @@ func (r *Rig) Sample(svc string, ignore ...string) *Sampler {
 				return
 			case <-t.C:
 			}
+			s.mu.Lock()
+			ignore := slices.Clone(s.ignore)
+			s.mu.Unlock()
+			at := time.Now()
 			holders := r.holders(svc, ignore, false)
 			if len(holders) > 1 {
 				// The hosts are read one after the other, so a hand-off
@@ -121,6 +128,15 @@ func (r *Rig) Sample(svc string, ignore ...string) *Sampler {
 				cur = "-"
 			}
 			s.mu.Lock()
+			if !slices.Equal(ignore, s.ignore) {
+				// Ignore changed during the reads: this sample mixes the
+				// two settings.
+				s.mu.Unlock()
+				continue
+			}
+			if n := len(s.changes); n == 0 || !slices.Equal(s.changes[n-1].Holders, holders) {
+				s.changes = append(s.changes, HolderChange{At: at, Holders: holders})
+			}
 			s.samples++
 			if len(holders) > 1 {
 				s.overlaps = append(s.overlaps, time.Now().Format("15:04:05.000")+" "+cur)
@@ -132,6 +148,25 @@ func (r *Rig) Sample(svc string, ignore ...string) *Sampler {
 		}
 	}()
 	return s
+}
+
+// Ignore leaves host out of the samples from now on (on) or takes it in
+// again (off).
+func (s *Sampler) Ignore(host string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ignore = slices.DeleteFunc(s.ignore, func(h string) bool { return h == host })
+	if on {
+		s.ignore = append(s.ignore, host)
+	}
+}
+
+// Changes returns every change of the holders with its time (the first
+// sample is a change).
+func (s *Sampler) Changes() []HolderChange {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.changes)
 }
 
 // holders reads which hosts not in ignore hold svc's VIP, in host order or

@@ -5,6 +5,13 @@
 // answered. The failover lab commands, the demo and the end-to-end tests are
 // built on it.
 //
+// The drill (RunDrill, "failover lab drill") runs a matrix of faults
+// (DrillScenarios) on a fresh rig per run, observed by the prober, an ARP
+// observer in the client (WatchARP) and the Sampler of both hosts' address
+// lists; Judge turns what they recorded into verdicts (split brain, false
+// failover, orphan, moves, reclaim, settled) with the evidence in words.
+// Judge is pure: it reads no clock and no socket.
+//
 // A Rig is safe for concurrent use. Close stops every process it started
 // and removes the rack and its files; it is idempotent.
 //

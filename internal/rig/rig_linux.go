@@ -58,6 +58,10 @@ type Options struct {
 	// Startup is how long a daemon listens before claiming an unannounced
 	// service; failoverd's default (3 x deadtime) when zero.
 	Startup time.Duration
+	// More timers ([timers] indoubt_hold, damping, carrier_settle and the
+	// services' lifetime and probe_window); failoverd's defaults when zero.
+	IndoubtHold, Damping, CarrierSettle time.Duration
+	Lifetime, ProbeWindow               time.Duration
 	// Logf narrates what the rig does (nil: silent).
 	Logf func(format string, args ...any)
 	// DaemonLog, when set, also receives every daemon's log lines, each
