@@ -99,12 +99,15 @@ func (d *drillRun) inject(ctx context.Context) (time.Time, error) {
 		d.say("failoverd in %s restarted", host)
 		return time.Now(), err
 	case "boot-together":
+		// Stop the backup first, then the owner, so that the owner has
+		// nobody to hand over to: two SIGTERMs at once would make the owner
+		// hand to a backup that is itself about to stop (a move before the
+		// boot this scenario is about). Booted hosts start without the VIP.
 		t0 := time.Now()
-		err := errors.Join(d.rg.Signal(drillOwner, syscall.SIGTERM), d.rg.Signal(drillBackup, syscall.SIGTERM))
-		if err != nil {
-			return time.Time{}, err
-		}
-		for _, h := range []string{drillOwner, drillBackup} {
+		for _, h := range []string{drillBackup, drillOwner} {
+			if err := d.rg.Signal(h, syscall.SIGTERM); err != nil {
+				return time.Time{}, err
+			}
 			if err := d.waitExit(ctx, h); err != nil {
 				return time.Time{}, err
 			}
