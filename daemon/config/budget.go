@@ -36,7 +36,7 @@ func (p *parser) budget(c *Config) {
 		}
 		p.problem("path."+strconv.Itoa(i)+".baud",
 			"%d baud cannot carry this cluster's heartbeats often enough: the largest frame (%d bytes sealed, %d on the wire) takes %s on the line, "+
-				"so at half the line the path sends every %s and its deadtime becomes %s (timers.deadtime %s); "+
+				"and one must fit within a send interval, so the path sends every %s and its deadtime becomes %s (timers.deadtime %s); "+
 				"a peer on this cable would be declared dead only after that much silence; the limit is a send interval of %s: use %s",
 			pc.Baud, bound, transport.SerialWireLen(bound), round(transport.SerialWireTime(pc.Baud, bound)),
 			round(iv), round(c.PathDeadtime(iv)), t.Deadtime, transport.MaxSerialInterval, fix)
