@@ -31,7 +31,9 @@ func (p *parser) budget(c *Config) {
 			continue
 		}
 		fix := "fewer peers or services, or no serial path"
-		if b := transport.MinSerialBaud(bound, transport.MaxSerialInterval); b > 0 {
+		// The send interval is rounded up to whole ticks: the frame must
+		// fit in the whole ticks within the limit.
+		if b := transport.MinSerialBaud(bound, transport.MaxSerialInterval/t.Interval*t.Interval); b > 0 {
 			fix = strconv.Itoa(b) + " baud or more, " + fix
 		}
 		p.problem("path."+strconv.Itoa(i)+".baud",

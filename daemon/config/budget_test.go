@@ -56,6 +56,12 @@ func TestBudget(t *testing.T) {
 			"path[2].baud: 9600 baud cannot carry this cluster's heartbeats often enough",
 			"(1436 bytes sealed, 1448 on the wire) takes 1.51s on the line", "one must fit within a send interval",
 			"the path sends every 1.52s and its deadtime becomes 3.8s", "the limit is a send interval of 1s: use 19200 baud or more"}},
+		// Whole ticks of 350ms: 1.508s is five (1.75s, deadtime 4.375s);
+		// the frame must fit in the two ticks within 1s, 700ms: 14480 bits
+		// need 20686 baud (19200 baud would take 754ms, three ticks, 1.05s).
+		{"16 nodes at 9600 baud, 350ms interval", cluster(16, 9600, "interval = \"350ms\"\ndeadtime = \"900ms\""), []string{
+			"path[2].baud: 9600 baud cannot carry", "the path sends every 1.75s and its deadtime becomes 4.38s (timers.deadtime 900ms)",
+			"use 38400 baud or more"}},
 		// Two UDP paths with 15 peers: 2 x 16 x 100; serial0 (1448 bytes on
 		// the wire, 126ms, every 130ms): 2 x 7.7. At 13ms: 2462 + 15 frames,
 		// 49.5ms; at 12.5ms: 2560 + 15 (every 137.5ms), 51.5ms.
