@@ -16,8 +16,8 @@ type PathSample struct {
 	P50    time.Duration
 	P99    time.Duration
 	Jitter time.Duration
-	// MinInterval is a floor the medium imposes (a serial line must not be
-	// more than half busy with heartbeats); 0 when none.
+	// MinInterval is a floor the medium imposes (a serial line must carry
+	// the largest frame within one interval); 0 when none.
 	MinInterval time.Duration
 }
 

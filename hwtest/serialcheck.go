@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/failover-ha/failover/transport"
 )
 
 // Loopback checks a port fitted with a loopback plug (TX wired to RX): every
@@ -42,8 +44,10 @@ func serialRecommendation(res SerialResult) *Recommendation {
 	if res.Latency.Received == 0 {
 		return nil
 	}
-	// A heartbeat frame of about 120 bytes must use at most half the line.
-	minIv := 2 * lineTime(120, res.Baud)
+	// The daemon sends on a serial path as often as its largest frame fits
+	// on the line (transport.SerialInterval): 217 bytes sealed for two
+	// nodes with short names; more peers or services need a longer one.
+	minIv := transport.SerialWireTime(res.Baud, 217)
 	rec := Recommend([]PathSample{{Name: res.Port, Sent: res.Latency.Sent, Lost: res.Latency.Lost,
 		P50: res.Latency.P50, P99: res.Latency.P99, Jitter: res.Latency.Jitter, MinInterval: minIv}}, DefaultPolicy())
 	rec.Notes = append(rec.Notes, "serial line alone; run `hwtest nic` for the NIC paths, the daemon declares a peer dead only when every path is silent")

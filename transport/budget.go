@@ -14,18 +14,15 @@ func SerialWireLen(n int) int {
 }
 
 // SerialInterval is the send interval for a serial path: the configured
-// interval, stretched if needed so that frames of frameBytes (sealed) use at
-// most half of the line at baud (8N1: 10 bit times per byte). Each direction
-// of a null-modem cable is its own wire, so with two nodes one sender owns
-// each direction. baud <= 0 means DefaultBaud.
+// interval, stretched if needed so that a frame of frameBytes (sealed; the
+// largest a node sends, SealedBound) fits within one interval on the wire
+// (8N1: 10 bit times per byte). Frames are sent no more often than that, so
+// the line never backs up, and ordinary heartbeats, about two thirds of the
+// bound for two nodes, use roughly 60-70% of it. Each direction of a
+// null-modem cable is its own wire, so with two nodes one sender owns each
+// direction. baud <= 0 means DefaultBaud.
 func SerialInterval(baud, frameBytes int, interval time.Duration) time.Duration {
-	if baud <= 0 {
-		baud = DefaultBaud
-	}
-	bits := int64(SerialWireLen(frameBytes)) * 10
-	// time on the wire, doubled for the 50% rule, rounded up to the µs.
-	min := time.Duration((2*bits*int64(time.Second) + int64(baud) - 1) / int64(baud))
-	return max(interval, min)
+	return max(interval, SerialWireTime(baud, frameBytes))
 }
 
 // Widths SealedBound assumes for the frame's variable-length numbers.
@@ -102,8 +99,9 @@ func SerialWireTime(baud, frameBytes int) time.Duration {
 	return time.Duration((bits*int64(time.Second) + int64(baud) - 1) / int64(baud))
 }
 
-// MinSerialBaud is the lowest standard line speed at which frames of
-// frameBytes stay within half the line at interval, 0 if none up to 4 Mbaud.
+// MinSerialBaud is the lowest standard line speed at which a frame of
+// frameBytes (sealed) fits within interval on the wire (SerialInterval does
+// not stretch it), 0 if none up to 4 Mbaud.
 func MinSerialBaud(frameBytes int, interval time.Duration) int {
 	for _, b := range []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1000000, 2000000, 4000000} {
 		if SerialInterval(b, frameBytes, interval) <= interval {

@@ -31,12 +31,14 @@ func (p *parser) budget(c *Config) {
 			continue
 		}
 		fix := "fewer peers or services, or no serial path"
-		if b := transport.MinSerialBaud(bound, transport.MaxSerialInterval); b > 0 {
+		// The send interval is rounded up to whole ticks: the frame must
+		// fit in the whole ticks within the limit.
+		if b := transport.MinSerialBaud(bound, transport.MaxSerialInterval/t.Interval*t.Interval); b > 0 {
 			fix = strconv.Itoa(b) + " baud or more, " + fix
 		}
 		p.problem("path."+strconv.Itoa(i)+".baud",
 			"%d baud cannot carry this cluster's heartbeats often enough: the largest frame (%d bytes sealed, %d on the wire) takes %s on the line, "+
-				"so at half the line the path sends every %s and its deadtime becomes %s (timers.deadtime %s); "+
+				"and one must fit within a send interval, so the path sends every %s and its deadtime becomes %s (timers.deadtime %s); "+
 				"a peer on this cable would be declared dead only after that much silence; the limit is a send interval of %s: use %s",
 			pc.Baud, bound, transport.SerialWireLen(bound), round(transport.SerialWireTime(pc.Baud, bound)),
 			round(iv), round(c.PathDeadtime(iv)), t.Deadtime, transport.MaxSerialInterval, fix)

@@ -177,19 +177,31 @@ priority`, []string{`f.toml:16: service[0].interface: "eth1" is not the interfac
 	}
 }
 
-// TestSerialSendInterval: a serial path sends as often as its line carries
-// our largest frame at half the line rate, in whole ticks.
+// TestSerialSendInterval: a serial path sends as often as one of our
+// largest frames fits on its line, in whole ticks, and keeps at least 2.5
+// of those intervals as its deadtime. The largest frame of this config
+// (n1; n2 on eth0, eth1, serial0; service web) is 217 bytes sealed, 224 on
+// the wire: 2240 bit times.
 func TestSerialSendInterval(t *testing.T) {
 	for _, tt := range []struct {
 		baud     int
-		want     time.Duration
+		confDead string        // timers.deadtime; "" = the default 100ms
+		want     time.Duration // the serial path's send interval
 		deadtime time.Duration // the serial path's deadtime in the core
 	}{
-		{115200, 40 * time.Millisecond, 100 * time.Millisecond},
-		{38400, 120 * time.Millisecond, 300 * time.Millisecond},
-		{9600, 480 * time.Millisecond, 1200 * time.Millisecond},
+		{115200, "", 20 * time.Millisecond, 100 * time.Millisecond},    // 19.4ms: one tick
+		{115200, "80ms", 20 * time.Millisecond, 80 * time.Millisecond}, // timers.deadtime holds
+		{115200, "45ms", 20 * time.Millisecond, 50 * time.Millisecond}, // the 2.5-interval floor
+		{57600, "", 40 * time.Millisecond, 100 * time.Millisecond},     // 38.9ms: two ticks
+		{38400, "", 60 * time.Millisecond, 150 * time.Millisecond},     // 58.3ms: three ticks
+		{9600, "", 240 * time.Millisecond, 600 * time.Millisecond},     // 233.3ms: twelve ticks
+		{9600, "1s", 240 * time.Millisecond, 1000 * time.Millisecond},  // timers.deadtime holds
 	} {
-		text := base + fmt.Sprintf(`
+		timers := ""
+		if tt.confDead != "" {
+			timers = fmt.Sprintf("\n[timers]\ndeadtime = %q\n", tt.confDead)
+		}
+		text := base + timers + fmt.Sprintf(`
 [[path]]
 kind = "udp"
 interface = "eth1"
@@ -206,17 +218,18 @@ baud = %d
 			t.Fatal(err)
 		}
 		if got := c.SendInterval(c.Paths[2]); got != tt.want {
-			t.Errorf("%d baud: send interval %v, want %v", tt.baud, got, tt.want)
+			t.Errorf("%d baud, deadtime %q: send interval %v, want %v", tt.baud, tt.confDead, got, tt.want)
 		}
 		if got := c.SendInterval(c.Paths[0]); got != c.Timers.Interval {
 			t.Errorf("udp: send interval %v, want the tick %v", got, c.Timers.Interval)
 		}
 		qc := c.Core()
 		if got := qc.Paths[2].Deadtime; got != tt.deadtime {
-			t.Errorf("%d baud: serial deadtime %v, want %v", tt.baud, got, tt.deadtime)
+			t.Errorf("%d baud, deadtime %q: serial deadtime %v, want %v", tt.baud, tt.confDead, got, tt.deadtime)
 		}
-		if got := qc.Paths[0].Deadtime; got != c.Timers.Deadtime {
-			t.Errorf("udp: deadtime %v, want timers.deadtime %v", got, c.Timers.Deadtime)
+		// UDP sends every tick (20ms) and has the same 2.5-interval floor.
+		if got, want := qc.Paths[0].Deadtime, max(c.Timers.Deadtime, 50*time.Millisecond); got != want {
+			t.Errorf("udp: deadtime %v, want %v (timers.deadtime %v)", got, want, c.Timers.Deadtime)
 		}
 		if err := qc.Validate(); err != nil {
 			t.Errorf("%d baud: core config: %v", tt.baud, err)

@@ -22,8 +22,10 @@ func (c *Config) PathPeers(p PathConfig) []string {
 
 // SendInterval is how often path p carries a heartbeat: every tick for UDP;
 // for serial, transport.SerialInterval for the largest frame this config
-// makes us send (transport.SealedBound), rounded up to whole ticks (frames
-// are only sent on ticks).
+// makes us send (transport.SealedBound), so that one such frame fits within
+// a send interval on the wire, rounded up to whole ticks (frames are only
+// sent on ticks). The lab's two nodes at 115200 baud: 217 bytes sealed, 224
+// on the wire, 19.4 ms, so every tick (20 ms).
 func (c *Config) SendInterval(p PathConfig) time.Duration {
 	tick := c.Timers.Interval
 	if p.Kind != "serial" || tick <= 0 {
@@ -38,9 +40,9 @@ func (c *Config) SendInterval(p PathConfig) time.Duration {
 // the configured deadtime, but at least 2.5 send intervals, so that a serial
 // line stretched for a slow baud rate still survives one lost frame (the
 // rule validation enforces for timers.deadtime against timers.interval). At
-// 115200 baud a two-node serial path sends every 40 ms and keeps the 100 ms
-// default; at 9600 it sends every ~300 ms and gets ~750 ms, so a cluster
-// left with only its cable never flaps.
+// 115200 baud a two-node serial path sends every tick (20 ms) and keeps
+// timers.deadtime down to 50 ms; at 9600 it sends every 240 ms and gets
+// 600 ms, so a cluster left with only its cable never flaps.
 func (c *Config) PathDeadtime(iv time.Duration) time.Duration {
 	return max(c.Timers.Deadtime, iv*5/2)
 }

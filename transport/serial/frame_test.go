@@ -2,7 +2,6 @@ package serial
 
 import (
 	"bytes"
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -122,18 +121,5 @@ func TestDeframerDiscarded(t *testing.T) {
 		if d.Discarded() != want {
 			t.Errorf("chunk %d: Reset cleared Discarded", chunk)
 		}
-	}
-}
-
-func TestSerialBudget(t *testing.T) {
-	// docs/design.md: a 130-byte sealed two-node frame.
-	for _, tt := range []struct {
-		baud  int
-		frame int
-	}{{9600, 130}, {115200, 130}, {9600, 400}} {
-		t.Run(fmt.Sprint(tt.baud, "/", tt.frame), func(t *testing.T) {
-			iv := transport.SerialInterval(tt.baud, tt.frame, 0)
-			t.Logf("wire %d bytes, min interval %v", transport.SerialWireLen(tt.frame), iv)
-		})
 	}
 }

@@ -1,6 +1,7 @@
 package serial
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ type fakeLine struct {
 	opens   []time.Time
 	port    *fakePort
 	written []byte
+	writes  int // Write calls
 }
 
 func (l *fakeLine) open(name string, mode *bugst.Mode) (bugst.Port, error) {
@@ -75,6 +77,7 @@ func (p *fakePort) Write(b []byte) (int, error) {
 	}
 	p.line.mu.Lock()
 	p.line.written = append(p.line.written, b...)
+	p.line.writes++
 	p.line.mu.Unlock()
 	return len(b), nil
 }
@@ -186,6 +189,39 @@ func TestPathCloseUnblocksRecv(t *testing.T) {
 		}
 		if err := p.Send([]byte("x")); !errors.Is(err, transport.ErrClosed) {
 			t.Errorf("Send after Close: %v", err)
+		}
+	})
+}
+
+// Send hands a whole framed payload to the port in one Write: a UART
+// driver with room takes it in one write(2), so frames never interleave
+// and the line's backlog grows by whole frames (docs/design.md, "Writes").
+func TestPathSendOneWrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		line := &fakeLine{present: true}
+		p, err := New(Config{Name: "serial0", Port: "/dev/fake"}, WithOpener(line.open))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		payloads := [][]byte{bytes.Repeat([]byte{0, 1, 2}, 80), bytes.Repeat([]byte{7}, 217)}
+		var want []byte
+		for i, pl := range payloads {
+			if err := p.Send(pl); err != nil {
+				t.Fatal(err)
+			}
+			want = AppendFrame(want, pl)
+			line.mu.Lock()
+			writes, n := line.writes, len(line.written)
+			line.mu.Unlock()
+			if writes != i+1 || n != len(want) {
+				t.Errorf("after %d frames: %d writes, %d bytes; want %d writes, %d bytes", i+1, writes, n, i+1, len(want))
+			}
+		}
+		line.mu.Lock()
+		defer line.mu.Unlock()
+		if !bytes.Equal(line.written, want) {
+			t.Errorf("line carries %x, want %x", line.written, want)
 		}
 	})
 }
