@@ -12,3 +12,4 @@ var errLabLinux = errors.New("failover lab runs on Linux only (network namespace
 func labUp(ctx context.Context, r *runner, c *command, args []string) error    { return errLabLinux }
 func labDemo(ctx context.Context, r *runner, c *command, args []string) error  { return errLabLinux }
 func labBench(ctx context.Context, r *runner, c *command, args []string) error { return errLabLinux }
+func labScale(ctx context.Context, r *runner, c *command, args []string) error { return errLabLinux }

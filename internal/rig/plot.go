@@ -1,0 +1,295 @@
+package rig
+
+import (
+	"errors"
+	"fmt"
+	"image/color"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// TradeoffPoint is one timer setting measured for the trade-off plot: the
+// client's outage on a power pull and how often the cluster failed over
+// when nothing had failed.
+type TradeoffPoint struct {
+	Interval, Deadtime   time.Duration
+	OutageP50, OutageP99 time.Duration
+	FalseFailovers, Runs int
+	Label                string // shown beside the point; "interval/deadtime" when empty
+}
+
+var (
+	blue   = color.RGBA{R: 31, G: 119, B: 180, A: 255}
+	orange = color.RGBA{R: 255, G: 127, B: 14, A: 255}
+	green  = color.RGBA{R: 44, G: 160, B: 44, A: 255}
+	red    = color.RGBA{R: 214, G: 39, B: 40, A: 255}
+	purple = color.RGBA{R: 148, G: 103, B: 189, A: 255}
+	grey   = color.RGBA{R: 127, G: 127, B: 127, A: 255}
+)
+
+// PlotTradeoff writes a PNG of points to path: on top the power-pull
+// outage (p50 and p99, ms) against the deadtime, each point labelled with
+// its interval/deadtime and ringed in red where false failovers happened;
+// below, the false failovers of each setting (red above zero, green at
+// zero) over its runs.
+func PlotTradeoff(points []TradeoffPoint, title, path string) error {
+	if len(points) == 0 {
+		return errors.New("rig: trade-off plot: no points")
+	}
+	pts := slices.Clone(points)
+	slices.SortStableFunc(pts, func(a, b TradeoffPoint) int { return int(a.Deadtime - b.Deadtime) })
+	var p50, p99, bad plotter.XYs
+	var labels []string
+	var ticks []plot.Tick
+	for _, p := range pts {
+		if p.Deadtime <= 0 {
+			return fmt.Errorf("rig: trade-off plot: point %q has no deadtime", p.Label)
+		}
+		x := msOf(p.Deadtime)
+		p50 = append(p50, plotter.XY{X: x, Y: msOf(p.OutageP50)})
+		p99 = append(p99, plotter.XY{X: x, Y: msOf(p.OutageP99)})
+		l := p.Label
+		if l == "" {
+			l = shortDur(p.Interval) + "/" + shortDur(p.Deadtime)
+		}
+		labels = append(labels, l)
+		if p.FalseFailovers > 0 {
+			bad = append(bad, plotter.XY{X: x, Y: msOf(p.OutageP99)})
+		}
+		ticks = append(ticks, plot.Tick{Value: x, Label: strconv.FormatFloat(x, 'f', -1, 64)})
+	}
+
+	top := plot.New()
+	top.Title.Text = title
+	top.Y.Label.Text = "client outage on a power pull (ms)"
+	top.X.Label.Text = "deadtime (ms); points labelled interval/deadtime"
+	top.X.Tick.Marker = plot.ConstantTicks(ticks)
+	top.Y.Min = 0
+	top.Legend.Top, top.Legend.Left = true, true
+	for _, s := range []struct {
+		name  string
+		xys   plotter.XYs
+		c     color.Color
+		shape draw.GlyphDrawer
+	}{{"p50", p50, blue, draw.CircleGlyph{}}, {"p99", p99, orange, draw.SquareGlyph{}}} {
+		l, sc, err := plotter.NewLinePoints(s.xys)
+		if err != nil {
+			return fmt.Errorf("rig: trade-off plot: %w", err)
+		}
+		l.Color, l.Width = s.c, vg.Points(2)
+		sc.Color, sc.Shape, sc.Radius = s.c, s.shape, vg.Points(3.5)
+		top.Add(l, sc)
+		top.Legend.Add(s.name, l, sc)
+	}
+	if len(bad) > 0 {
+		sc, err := plotter.NewScatter(bad)
+		if err != nil {
+			return fmt.Errorf("rig: trade-off plot: %w", err)
+		}
+		sc.Color, sc.Shape, sc.Radius = red, draw.RingGlyph{}, vg.Points(8)
+		thick, err := plotter.NewScatter(bad) // a second ring: a thicker mark
+		if err != nil {
+			return fmt.Errorf("rig: trade-off plot: %w", err)
+		}
+		thick.Color, thick.Shape, thick.Radius = red, draw.RingGlyph{}, vg.Points(7)
+		top.Add(sc, thick)
+		top.Legend.Add("false failovers seen", sc)
+	}
+	lb, err := plotter.NewLabels(plotter.XYLabels{XYs: p99, Labels: labels})
+	if err != nil {
+		return fmt.Errorf("rig: trade-off plot: %w", err)
+	}
+	for i := range lb.TextStyle {
+		lb.TextStyle[i].XAlign, lb.TextStyle[i].YAlign = draw.XCenter, draw.YBottom
+	}
+	lb.Offset = vg.Point{Y: vg.Points(6)}
+	top.Add(lb)
+
+	bottom := plot.New()
+	bottom.Y.Label.Text = "false failovers (count)"
+	bottom.X.Label.Text = "deadtime (ms)"
+	bottom.X.Tick.Marker = plot.ConstantTicks(ticks)
+	bottom.Y.Min = 0
+	bottom.Y.Max = 1
+	for _, p := range pts {
+		bottom.Y.Max = max(bottom.Y.Max, float64(p.FalseFailovers)*1.2)
+	}
+	var ff plotter.XYs
+	var ffLabels []string
+	for _, p := range pts {
+		xy := plotter.XY{X: msOf(p.Deadtime), Y: float64(p.FalseFailovers)}
+		ff = append(ff, xy)
+		ffLabels = append(ffLabels, fmt.Sprintf("%d of %d runs", p.FalseFailovers, p.Runs))
+		c := green
+		if p.FalseFailovers > 0 {
+			c = red
+		}
+		stem, err := plotter.NewLine(plotter.XYs{{X: xy.X, Y: 0}, xy})
+		if err != nil {
+			return fmt.Errorf("rig: trade-off plot: %w", err)
+		}
+		stem.Color, stem.Width = c, vg.Points(3)
+		dot, err := plotter.NewScatter(plotter.XYs{xy})
+		if err != nil {
+			return fmt.Errorf("rig: trade-off plot: %w", err)
+		}
+		dot.Color, dot.Shape, dot.Radius = c, draw.CircleGlyph{}, vg.Points(5)
+		bottom.Add(stem, dot)
+	}
+	fl, err := plotter.NewLabels(plotter.XYLabels{XYs: ff, Labels: ffLabels})
+	if err != nil {
+		return fmt.Errorf("rig: trade-off plot: %w", err)
+	}
+	for i := range fl.TextStyle {
+		fl.TextStyle[i].XAlign, fl.TextStyle[i].YAlign = draw.XCenter, draw.YBottom
+	}
+	fl.Offset = vg.Point{Y: vg.Points(7)}
+	bottom.Add(fl)
+	pad(top, p50, p99)
+	return savePanels(path, 9*vg.Inch, []*plot.Plot{top, bottom}, []float64{2, 1})
+}
+
+// PlotScale writes a PNG of a scale run to path: against the cluster size,
+// the CPU per node (mean and max, % of a core), the bytes per second per
+// node (out and in, with out's linear-in-peers reference from the first
+// size), and the detection time and s1's outage (median and max).
+func PlotScale(rows []ScaleRow, path string) error {
+	if len(rows) == 0 {
+		return errors.New("rig: scale plot: no rows")
+	}
+	rs := slices.Clone(rows)
+	slices.SortFunc(rs, func(a, b ScaleRow) int { return a.Nodes - b.Nodes })
+	var ticks []plot.Tick
+	for _, r := range rs {
+		if r.Nodes < 2 {
+			return fmt.Errorf("rig: scale plot: a row of %d nodes: want 2 or more", r.Nodes)
+		}
+		ticks = append(ticks, plot.Tick{Value: float64(r.Nodes), Label: strconv.Itoa(r.Nodes)})
+	}
+	series := func(f func(ScaleRow) float64) plotter.XYs {
+		var xy plotter.XYs
+		for _, r := range rs {
+			xy = append(xy, plotter.XY{X: float64(r.Nodes), Y: f(r)})
+		}
+		return xy
+	}
+	type line struct {
+		name   string
+		xys    plotter.XYs
+		c      color.Color
+		dashed bool
+	}
+	panel := func(ylabel string, lines []line) (*plot.Plot, error) {
+		p := plot.New()
+		p.Y.Label.Text = ylabel
+		p.X.Label.Text = "nodes"
+		p.X.Tick.Marker = plot.ConstantTicks(ticks)
+		p.Y.Min = 0
+		p.Legend.Top, p.Legend.Left = true, true
+		for _, l := range lines {
+			pad(p, l.xys)
+			ln, sc, err := plotter.NewLinePoints(l.xys)
+			if err != nil {
+				return nil, err
+			}
+			ln.Color, ln.Width = l.c, vg.Points(2)
+			if l.dashed {
+				ln.Dashes = []vg.Length{vg.Points(5), vg.Points(4)}
+				p.Add(ln)
+				p.Legend.Add(l.name, ln)
+				continue
+			}
+			sc.Color, sc.Shape, sc.Radius = l.c, draw.CircleGlyph{}, vg.Points(3)
+			p.Add(ln, sc)
+			p.Legend.Add(l.name, ln, sc)
+		}
+		return p, nil
+	}
+	ref := rs[0]
+	perPeer := ref.BytesOut / float64(ref.Nodes-1)
+	cpu, err := panel("CPU per daemon (% of one core)", []line{
+		{"mean", series(func(r ScaleRow) float64 { return r.CPUPctMean }), blue, false},
+		{"max", series(func(r ScaleRow) float64 { return r.CPUPctMax }), red, false},
+	})
+	if err != nil {
+		return fmt.Errorf("rig: scale plot: %w", err)
+	}
+	cpu.Title.Text = "failoverd cost and detection by cluster size (one service per node)"
+	traffic, err := panel("heartbeat bytes/s per node (all paths)", []line{
+		{"out", series(func(r ScaleRow) float64 { return r.BytesOut }), blue, false},
+		{"in", series(func(r ScaleRow) float64 { return r.BytesIn }), orange, false},
+		{fmt.Sprintf("out if linear in peers (%.0f B/s per peer)", perPeer),
+			series(func(r ScaleRow) float64 { return perPeer * float64(r.Nodes-1) }), grey, true},
+	})
+	if err != nil {
+		return fmt.Errorf("rig: scale plot: %w", err)
+	}
+	det, err := panel("after freezing h1 (ms)", []line{
+		{"detection, median", series(func(r ScaleRow) float64 { return r.Detection.Median }), green, false},
+		{"detection, max", series(func(r ScaleRow) float64 { return r.Detection.Max }), purple, false},
+		{"client outage of s1, median", series(func(r ScaleRow) float64 { return r.Outage.Median }), blue, false},
+		{"client outage of s1, max", series(func(r ScaleRow) float64 { return r.Outage.Max }), red, false},
+	})
+	if err != nil {
+		return fmt.Errorf("rig: scale plot: %w", err)
+	}
+	return savePanels(path, 8*vg.Inch, []*plot.Plot{cpu, traffic, det}, []float64{1, 1, 1})
+}
+
+// pad leaves room above the highest of xys in p for the legend.
+func pad(p *plot.Plot, xys ...plotter.XYs) {
+	var ymax float64
+	for _, xy := range xys {
+		for _, v := range xy {
+			ymax = max(ymax, v.Y)
+		}
+	}
+	if ymax > 0 {
+		p.Y.Max = max(p.Y.Max, ymax*1.45)
+	}
+}
+
+// savePanels draws plots one above the other, each as tall as its weight
+// says, into a PNG of the given width at path.
+func savePanels(path string, width vg.Length, plots []*plot.Plot, weights []float64) error {
+	const unit = 3 * vg.Inch // height of weight 1
+	var total float64
+	for _, w := range weights {
+		total += w
+	}
+	height := vg.Length(total) * unit
+	img := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(96))
+	dc := draw.New(img)
+	top := dc.Max.Y
+	for i, p := range plots {
+		h := vg.Length(weights[i]/total) * (dc.Max.Y - dc.Min.Y)
+		c := dc
+		c.Max.Y, c.Min.Y = top, top-h
+		c = draw.Crop(c, vg.Points(4), -vg.Points(10), vg.Points(4), -vg.Points(4))
+		p.Draw(c)
+		top -= h
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("rig: plot: %w", err)
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		f.Close()
+		return fmt.Errorf("rig: plot: writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("rig: plot: %w", err)
+	}
+	return nil
+}
+
+// shortDur is d as "20ms", "1.5s", "1m0s".
+func shortDur(d time.Duration) string { return d.String() }

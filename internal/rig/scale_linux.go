@@ -1,0 +1,419 @@
+package rig
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/failover-ha/failover/daemon/config"
+	"github.com/failover-ha/failover/internal/lab"
+)
+
+// ScaleOptions describe a scale run: one fresh rig per cluster size.
+type ScaleOptions struct {
+	Nodes     []int         // cluster sizes, each 2..lab.MaxHosts
+	Window    time.Duration // idle sample per size
+	Runs      int           // freezes of h1 per size
+	NoSerial  bool          // no serial cables at any size
+	Failoverd string        // daemon binary (required)
+	Dir       string        // parent of each size's rig directory (required)
+	Timeout   time.Duration // bound of every wait
+	Env       []string      // added to every daemon's environment
+	// Progress narrates (stderr in the CLI); nil is silent.
+	Progress func(format string, args ...any)
+}
+
+// errSerialRefused is returned by the config check of a rig whose serial
+// paths cannot carry its heartbeats.
+var errSerialRefused = errors.New("serial refused")
+
+// RunScale measures, for each size in o.Nodes, a rig of that many hosts
+// with one service per host (ScaleServices): the idle cost of every
+// daemon, then o.Runs freezes of h1, each timed from the freeze to every
+// other host logging h1 dead and to the client hearing s1 from its next
+// owner.
+func RunScale(ctx context.Context, o ScaleOptions) (*ScaleReport, error) {
+	if o.Progress == nil {
+		o.Progress = func(string, ...any) {}
+	}
+	if o.Runs < 1 {
+		o.Runs = 1
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = time.Minute
+	}
+	rep := &ScaleReport{When: time.Now().UTC()}
+	for _, n := range o.Nodes {
+		row, err := scaleOne(ctx, o, n)
+		if err != nil {
+			return nil, fmt.Errorf("rig: scale at %d nodes: %w", n, err)
+		}
+		rep.Rows = append(rep.Rows, row)
+	}
+	rep.Growth = GrowthOf(rep.Rows)
+	rep.Verdict = GrowthVerdict(rep.Growth)
+	rep.LoadEnd = LoadAvg()
+	return rep, nil
+}
+
+// scaleRig starts the rig of one size; with serial cables unless they are
+// off or the configs would refuse them (note says so).
+func scaleRig(ctx context.Context, o ScaleOptions, n int) (rg *Rig, note string, err error) {
+	serial := !o.NoSerial
+	for {
+		dir := filepath.Join(o.Dir, "n"+strconv.Itoa(n))
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, "", err
+		}
+		ro := Options{
+			Hosts: n, NoSerial: !serial, Services: ScaleServices(n), Failoverd: o.Failoverd,
+			Dir: dir, Env: o.Env, Logf: o.Progress,
+		}
+		var refusal error
+		ro.Setup = func(*lab.Lab) error {
+			// The configs are written: refuse here, before any daemon
+			// starts, what failoverd would refuse.
+			for i := 1; i <= n; i++ {
+				if _, err := config.Load(filepath.Join(dir, HostName(i)+".toml")); err != nil {
+					if serial && onlyBaud(err) {
+						refusal = err
+						return errSerialRefused
+					}
+					return err
+				}
+			}
+			return nil
+		}
+		rg, err := New(ctx, ro)
+		if err == nil {
+			return rg, note, nil
+		}
+		if !errors.Is(err, errSerialRefused) {
+			return nil, "", err
+		}
+		note = fmt.Sprintf("no serial at %d nodes: failoverd refuses the config at 115200 baud (%s)", n, firstLine(refusal))
+		o.Progress("%s", note)
+		serial = false
+	}
+}
+
+// onlyBaud reports whether every problem in err is a serial path's baud.
+func onlyBaud(err error) bool {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	for _, e := range errs {
+		var p *config.Problem
+		if !errors.As(e, &p) || !strings.HasSuffix(p.Key, ".baud") {
+			return false
+		}
+	}
+	return len(errs) > 0
+}
+
+func firstLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
+
+func scaleOne(ctx context.Context, o ScaleOptions, n int) (ScaleRow, error) {
+	o.Progress("== %d nodes: building the rack and starting %d daemons", n, n)
+	rg, note, err := scaleRig(ctx, o, n)
+	if err != nil {
+		return ScaleRow{}, err
+	}
+	defer rg.Close()
+	row := ScaleRow{Nodes: n, Serial: note == "" && !o.NoSerial, SerialNote: note, Runs: o.Runs}
+	w := &waiter{progress: o.Progress, timeout: o.Timeout}
+	if err := w.wait(ctx, "every service up on its preferred host", rg.allPreferred); err != nil {
+		return row, err
+	}
+	if err := w.wait(ctx, "every peer alive on every path", rg.allAlive); err != nil {
+		return row, err
+	}
+	if st, err := rg.Status(ctx, "h1"); err == nil {
+		row.Interval, row.Deadtime = time.Duration(st.Interval).String(), time.Duration(st.Deadtime).String()
+	}
+	o.Progress("sampling %d idle daemons for %s (load %s)", n, o.Window, LoadAvg())
+	idle, err := rg.Idle(ctx, o.Window)
+	if err != nil {
+		return row, err
+	}
+	row.summarize(idle)
+
+	const victim, svc = "h1", "s1"
+	s, _ := rg.Service(svc)
+	next := NextOwner(s.Priorities)
+	row.Victim, row.NextOwner = victim, next
+	det := map[string][]float64{}
+	var all, outages []time.Duration
+	pr := rg.Prober(svc)
+	for run := 1; run <= o.Runs; run++ {
+		if err := w.wait(ctx, svc+" on "+victim+", every peer alive", and(rg.Settled(svc, victim, time.Time{}), rg.allAlive)); err != nil {
+			return row, err
+		}
+		offsets := map[string]int64{}
+		for _, h := range rg.Hosts() {
+			if fi, err := os.Stat(rg.LogFile(h)); err == nil {
+				offsets[h] = fi.Size()
+			}
+		}
+		t0 := time.Now()
+		if err := rg.Lab.Freeze(victim); err != nil {
+			return row, err
+		}
+		dead := map[string]time.Time{}
+		seen := func(ctx context.Context) (bool, string) {
+			var missing []string
+			for _, h := range rg.Hosts() {
+				if h == victim {
+					continue
+				}
+				if _, ok := dead[h]; ok {
+					continue
+				}
+				b, err := readFrom(rg.LogFile(h), offsets[h])
+				if err == nil {
+					if at, ok := DeadAt(b, victim, t0); ok {
+						dead[h] = at
+						continue
+					}
+				}
+				missing = append(missing, h)
+			}
+			if len(missing) > 0 {
+				return false, fmt.Sprintf("%d of %d hosts logged %s dead (waiting for %s)", n-1-len(missing), n-1, victim, strings.Join(missing, " "))
+			}
+			return true, "all logged it dead"
+		}
+		if err := w.wait(ctx, "every host to log "+victim+" dead and "+svc+" on "+next, and(seen, rg.Settled(svc, next, t0, victim))); err != nil {
+			rg.Lab.Thaw(victim)
+			return row, err
+		}
+		out := pr.Outage(t0, time.Now()).Longest
+		outages = append(outages, out)
+		var worst time.Duration
+		for h, at := range dead {
+			d := max(at.Sub(t0), 0)
+			det[h] = append(det[h], msOf(d))
+			all = append(all, d)
+			worst = max(worst, d)
+		}
+		o.Progress("%d nodes, run %d/%d: %s dead everywhere after at most %d ms; client outage of %s %d ms", n, run, o.Runs, victim, worst.Milliseconds(), svc, out.Milliseconds())
+		t1 := time.Now()
+		if err := rg.Lab.Thaw(victim); err != nil {
+			return row, err
+		}
+		if err := w.wait(ctx, svc+" back on "+victim, rg.Settled(svc, victim, t1)); err != nil {
+			return row, err
+		}
+	}
+	for i := range row.Hosts {
+		row.Hosts[i].Detection = det[row.Hosts[i].Host]
+	}
+	row.Detection = SpreadOf(all)
+	row.Outage = SpreadOf(outages)
+	return row, nil
+}
+
+// readFrom reads file from offset to its end.
+func readFrom(file string, off int64) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return io.ReadAll(f)
+}
+
+// and is a check that holds when both do.
+func and(a, b func(ctx context.Context) (bool, string)) func(ctx context.Context) (bool, string) {
+	return func(ctx context.Context) (bool, string) {
+		ok, d := a(ctx)
+		if !ok {
+			return false, d
+		}
+		return b(ctx)
+	}
+}
+
+// allPreferred checks that every service is up on its preferred host only.
+func (r *Rig) allPreferred(ctx context.Context) (bool, string) {
+	var wrong []string
+	up := 0
+	for _, h := range r.Hosts() {
+		st, err := r.Status(ctx, h)
+		if err != nil {
+			return false, h + ": " + err.Error()
+		}
+		for _, s := range st.Services {
+			pref := s.Nodes[h] == len(r.Hosts()) // the config's priority of h
+			if s.State == "up" {
+				up++
+			}
+			if (s.State == "up") != pref || s.Present != pref {
+				wrong = append(wrong, fmt.Sprintf("%s %s %s", h, s.Name, s.State))
+			}
+		}
+	}
+	if len(wrong) > 0 {
+		if len(wrong) > 4 {
+			wrong = append(wrong[:4], "...")
+		}
+		return false, fmt.Sprintf("%d services up; %s", up, strings.Join(wrong, ", "))
+	}
+	return true, fmt.Sprintf("%d services up", up)
+}
+
+// allAlive checks that every host sees every peer alive.
+func (r *Rig) allAlive(ctx context.Context) (bool, string) {
+	for _, h := range r.Hosts() {
+		st, err := r.Status(ctx, h)
+		if err != nil {
+			return false, h + ": " + err.Error()
+		}
+		for _, p := range st.Peers {
+			if p.State != "alive" {
+				return false, h + " sees " + p.Name + " " + p.State
+			}
+		}
+	}
+	return true, "all alive"
+}
+
+// waiter polls a check until it holds, narrating progress once a second.
+type waiter struct {
+	progress func(format string, args ...any)
+	timeout  time.Duration
+}
+
+func (w *waiter) wait(ctx context.Context, what string, check func(ctx context.Context) (bool, string)) error {
+	t0 := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, w.timeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	lastSaid := t0
+	for {
+		cctx, ccancel := context.WithTimeout(ctx, 2*time.Second)
+		done, detail := check(cctx)
+		ccancel()
+		if done {
+			return nil
+		}
+		if time.Since(lastSaid) >= time.Second {
+			lastSaid = time.Now()
+			w.progress("waiting for %s: %s [%.0fs of %s]", what, detail, time.Since(t0).Seconds(), w.timeout)
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("timed out after %s waiting for %s (now: %s)", w.timeout, what, detail)
+			}
+			return fmt.Errorf("interrupted while waiting for %s: %w", what, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// ScaleServices are the services of a scale run on n hosts: s1..sN with the
+// VIPs 198.18.1.101.. /32, service i preferred by host i (priority n there)
+// and the other hosts descending in a rotation after it (host i+1 gets n-1,
+// ..., host i-1 gets 1), so every host owns exactly one service and is the
+// next owner of exactly one other.
+func ScaleServices(n int) []Service {
+	out := make([]Service, 0, n)
+	for s := 1; s <= n; s++ {
+		out = append(out, Service{
+			Name:       "s" + strconv.Itoa(s),
+			VIP:        netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, 1, byte(100 + s)}), 32),
+			Priorities: RotatedPriorities(n, s),
+		})
+	}
+	return out
+}
+
+// summarize fills the row's means, maxima and per-path figures from its
+// hosts and the idle sample they came from.
+func (row *ScaleRow) summarize(idle *IdleSample) {
+	row.Hosts = row.Hosts[:0]
+	paths := map[string]*ScalePath{}
+	var order []string
+	for _, h := range idle.Hosts {
+		n := ScaleNode{Host: h.Host, CPUms: h.CPUms, CPUPct: h.CPUms / 10, Wakeups: h.Wakeups, RSS: h.RSS}
+		for _, p := range h.Paths {
+			n.BytesOut += p.SentBytes
+			n.BytesIn += p.RecvBytes
+			n.FramesOut += p.SentFrames
+			n.FramesIn += p.RecvFrames
+			k := pathKind(p.Path)
+			sp := paths[k]
+			if sp == nil {
+				sp = &ScalePath{Path: k}
+				paths[k] = sp
+				order = append(order, k)
+			}
+			sp.Nodes++
+			sp.BytesOut += p.SentBytes
+			sp.BytesIn += p.RecvBytes
+			sp.FramesOut += p.SentFrames
+			sp.FramesIn += p.RecvFrames
+		}
+		row.Hosts = append(row.Hosts, n)
+	}
+	row.Paths = nil
+	for _, k := range order {
+		sp := *paths[k]
+		d := float64(sp.Nodes)
+		if sp.FramesOut > 0 {
+			sp.FrameBytes = sp.BytesOut / sp.FramesOut
+		}
+		sp.BytesOut /= d
+		sp.BytesIn /= d
+		sp.FramesOut /= d
+		sp.FramesIn /= d
+		row.Paths = append(row.Paths, sp)
+	}
+	row.CPUmsMean, row.CPUmsMax, row.WakeupsMean, row.RSSMean, row.RSSMax = 0, 0, 0, 0, 0
+	row.BytesOut, row.BytesIn, row.FramesOut, row.FramesIn = 0, 0, 0, 0
+	for _, n := range row.Hosts {
+		row.CPUmsMean += n.CPUms
+		row.CPUmsMax = max(row.CPUmsMax, n.CPUms)
+		row.WakeupsMean += n.Wakeups
+		row.RSSMean += n.RSS
+		row.RSSMax = max(row.RSSMax, n.RSS)
+		row.BytesOut += n.BytesOut
+		row.BytesIn += n.BytesIn
+		row.FramesOut += n.FramesOut
+		row.FramesIn += n.FramesIn
+	}
+	if k := len(row.Hosts); k > 0 {
+		f := float64(k)
+		row.CPUmsMean /= f
+		row.WakeupsMean /= f
+		row.RSSMean /= int64(k)
+		row.BytesOut /= f
+		row.BytesIn /= f
+		row.FramesOut /= f
+		row.FramesIn /= f
+	}
+	row.CPUPctMean, row.CPUPctMax = row.CPUmsMean/10, row.CPUmsMax/10
+	row.Window = time.Duration(idle.Window).String()
+	row.LoadBefore, row.LoadAfter = idle.LoadBefore, idle.LoadAfter
+}
