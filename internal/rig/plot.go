@@ -79,7 +79,7 @@ func PlotTradeoff(points []TradeoffPoint, title, path string) error {
 		xys   plotter.XYs
 		c     color.Color
 		shape draw.GlyphDrawer
-	}{{"p50", p50, blue, draw.CircleGlyph{}}, {"p99", p99, orange, draw.SquareGlyph{}}} {
+	}{{"p50", p50, blue, draw.CircleGlyph{}}, {"p99", p99, orange, draw.BoxGlyph{}}} {
 		l, sc, err := plotter.NewLinePoints(s.xys)
 		if err != nil {
 			return fmt.Errorf("rig: trade-off plot: %w", err)
@@ -154,7 +154,7 @@ func PlotTradeoff(points []TradeoffPoint, title, path string) error {
 	fl.Offset = vg.Point{Y: vg.Points(7)}
 	bottom.Add(fl)
 	pad(top, p50, p99)
-	return savePanels(path, 9*vg.Inch, []*plot.Plot{top, bottom}, []float64{2, 1})
+	return savePanels(path, 9*vg.Inch, 3.5*vg.Inch, []*plot.Plot{top, bottom})
 }
 
 // PlotScale writes a PNG of a scale run to path: against the cluster size,
@@ -241,7 +241,7 @@ func PlotScale(rows []ScaleRow, path string) error {
 	if err != nil {
 		return fmt.Errorf("rig: scale plot: %w", err)
 	}
-	return savePanels(path, 8*vg.Inch, []*plot.Plot{cpu, traffic, det}, []float64{1, 1, 1})
+	return savePanels(path, 8*vg.Inch, 3*vg.Inch, []*plot.Plot{cpu, traffic, det})
 }
 
 // pad leaves room above the highest of xys in p for the legend.
@@ -257,25 +257,20 @@ func pad(p *plot.Plot, xys ...plotter.XYs) {
 	}
 }
 
-// savePanels draws plots one above the other, each as tall as its weight
-// says, into a PNG of the given width at path.
-func savePanels(path string, width vg.Length, plots []*plot.Plot, weights []float64) error {
-	const unit = 3 * vg.Inch // height of weight 1
-	var total float64
-	for _, w := range weights {
-		total += w
-	}
-	height := vg.Length(total) * unit
-	img := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(96))
+// savePanels draws plots one above the other, aligned on their axes, each
+// height tall, into a PNG of the given width at path.
+func savePanels(path string, width, height vg.Length, plots []*plot.Plot) error {
+	img := vgimg.NewWith(vgimg.UseWH(width, height*vg.Length(len(plots))), vgimg.UseDPI(96))
 	dc := draw.New(img)
-	top := dc.Max.Y
+	grid := make([][]*plot.Plot, len(plots))
 	for i, p := range plots {
-		h := vg.Length(weights[i]/total) * (dc.Max.Y - dc.Min.Y)
-		c := dc
-		c.Max.Y, c.Min.Y = top, top-h
-		c = draw.Crop(c, vg.Points(4), -vg.Points(10), vg.Points(4), -vg.Points(4))
-		p.Draw(c)
-		top -= h
+		grid[i] = []*plot.Plot{p}
+	}
+	tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadX: vg.Points(4), PadY: vg.Points(14),
+		PadTop: vg.Points(4), PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(14)}
+	canvases := plot.Align(grid, tiles, dc)
+	for i, p := range plots {
+		p.Draw(canvases[i][0])
 	}
 	f, err := os.Create(path)
 	if err != nil {

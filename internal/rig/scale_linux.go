@@ -349,14 +349,17 @@ func ScaleServices(n int) []Service {
 	return out
 }
 
-// summarize fills the row's means, maxima and per-path figures from its
-// hosts and the idle sample they came from.
+// summarize fills the row's hosts, means, maxima and per-path figures
+// from an idle sample. The serial paths of a host are summed (the middle
+// hosts of the chain have two cables), so a path's figures are per node
+// that has it.
 func (row *ScaleRow) summarize(idle *IdleSample) {
 	row.Hosts = row.Hosts[:0]
 	paths := map[string]*ScalePath{}
 	var order []string
 	for _, h := range idle.Hosts {
 		n := ScaleNode{Host: h.Host, CPUms: h.CPUms, CPUPct: h.CPUms / 10, Wakeups: h.Wakeups, RSS: h.RSS}
+		has := map[string]bool{} // a host with two serial cables counts once
 		for _, p := range h.Paths {
 			n.BytesOut += p.SentBytes
 			n.BytesIn += p.RecvBytes
@@ -369,7 +372,10 @@ func (row *ScaleRow) summarize(idle *IdleSample) {
 				paths[k] = sp
 				order = append(order, k)
 			}
-			sp.Nodes++
+			if !has[k] {
+				has[k] = true
+				sp.Nodes++
+			}
 			sp.BytesOut += p.SentBytes
 			sp.BytesIn += p.RecvBytes
 			sp.FramesOut += p.SentFrames
