@@ -36,22 +36,27 @@ func scaleMarkdown(rep *rig.ScaleReport, cmd, machine string) string {
 	fmt.Fprintf(&b, "Each size is a fresh rack: N hosts, heartbeats on eth0 and eth1 (multicast) and a serial cable\n"+
 		"between neighbours (h1-h2-...-hN) unless noted, N services s1..sN, service i preferred by host i.\n"+
 		"Idle: every daemon over the window, settled. Detection: h1 frozen (power pull), time until each other\n"+
-		"host logged h1 dead (log times have ms resolution); outage: the client's longest gap on s1.\n\n")
-	fmt.Fprintf(&b, "| nodes | serial | interval / deadtime | CPU ms/s mean (max) | %% core mean (max) | wake-ups/s | RSS mean (max) | B/s out per node | B/s in per node | frames/s out / in | detection median (max) | s1 outage median (max) | load before → after |\n")
-	fmt.Fprintf(&b, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		"host logged h1 dead (log times have ms resolution); outage: the client's longest gap on s1.\n"+
+		"Idle peer changes / stalls: \"peer state\" lines and stall alarms the daemons logged during the idle\n"+
+		"window (0 / 0 in a settled cluster on an unloaded machine).\n\n")
+	fmt.Fprintf(&b, "| nodes | serial | interval / deadtime | CPU ms/s mean (max) | %% core mean (max) | wake-ups/s | RSS mean (max) | B/s out per node | B/s in per node | frames/s out / in | detection median (max) | s1 outage median (max) | idle: peer changes / stalls | load before → after |\n")
+	fmt.Fprintf(&b, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range rep.Rows {
 		serial := "yes"
 		if !r.Serial {
 			serial = "no"
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s / %s | %.1f (%.1f) | %.2f (%.2f) | %.0f | %.1f (%.1f) MiB | %.0f | %.0f | %.0f / %.0f | %.0f (%.0f) ms | %.0f (%.0f) ms | %s → %s |\n",
+		fmt.Fprintf(&b, "| %d | %s | %s / %s | %.1f (%.1f) | %.2f (%.2f) | %.0f | %.1f (%.1f) MiB | %.0f | %.0f | %.0f / %.0f | %.0f (%.0f) ms | %.0f (%.0f) ms | %d / %d | %s → %s |\n",
 			r.Nodes, serial, r.Interval, r.Deadtime, r.CPUmsMean, r.CPUmsMax, r.CPUPctMean, r.CPUPctMax, r.WakeupsMean,
 			mib(r.RSSMean), mib(r.RSSMax), r.BytesOut, r.BytesIn, r.FramesOut, r.FramesIn,
-			r.Detection.Median, r.Detection.Max, r.Outage.Median, r.Outage.Max, r.LoadBefore, r.LoadAfter)
+			r.Detection.Median, r.Detection.Max, r.Outage.Median, r.Outage.Max, r.IdlePeerChanges, r.IdleStalls, r.LoadBefore, r.LoadAfter)
 	}
 	for _, r := range rep.Rows {
 		if r.SerialNote != "" {
 			fmt.Fprintf(&b, "\nNote: %s.\n", r.SerialNote)
+		}
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "\nNote (%d nodes): %s.\n", r.Nodes, n)
 		}
 	}
 	fmt.Fprintf(&b, "\nTraffic per path and node (mean over the nodes that have the path):\n\n")

@@ -142,6 +142,30 @@ func DeadAt(log []byte, peer string, since time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// CountEvents counts, in a piece of a daemon's log, the "peer state"
+// lines and the stall alarms ("stalled for ...").
+func CountEvents(log []byte) (peerChanges, stalls int) {
+	sc := bufio.NewScanner(bytes.NewReader(log))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.Contains(line, "peer state") && !strings.Contains(line, "stalled for") {
+			continue
+		}
+		l, ok := ParseLogLine(line)
+		if !ok {
+			continue
+		}
+		switch {
+		case l.Msg == "peer state":
+			peerChanges++
+		case l.Msg == "ALARM" && strings.HasPrefix(l.Attrs["reason"], "stalled for"):
+			stalls++
+		}
+	}
+	return peerChanges, stalls
+}
+
 // Spread is the median and maximum of a set of durations, in ms.
 type Spread struct {
 	Samples int     `json:"samples"`
@@ -201,11 +225,14 @@ type ScaleRow struct {
 	Nodes      int    `json:"nodes"`
 	Serial     bool   `json:"serial"`
 	SerialNote string `json:"serial_note,omitempty"` // why serial was left out
-	Window     string `json:"window"`
-	LoadBefore string `json:"load_before"`
-	LoadAfter  string `json:"load_after"`
-	Interval   string `json:"interval"`
-	Deadtime   string `json:"deadtime"`
+	// Notes say what was not as planned (idle sampled while a path was
+	// suspect, ...).
+	Notes      []string `json:"notes,omitempty"`
+	Window     string   `json:"window"`
+	LoadBefore string   `json:"load_before"`
+	LoadAfter  string   `json:"load_after"`
+	Interval   string   `json:"interval"`
+	Deadtime   string   `json:"deadtime"`
 
 	CPUmsMean   float64 `json:"cpu_ms_per_s_mean"`
 	CPUmsMax    float64 `json:"cpu_ms_per_s_max"`
@@ -221,6 +248,11 @@ type ScaleRow struct {
 
 	Paths []ScalePath `json:"paths"`
 	Hosts []ScaleNode `json:"hosts"`
+	// IdlePeerChanges and IdleStalls count what the daemons logged during
+	// the idle window: "peer state" lines (a peer suspected, declared dead
+	// or back: none in a settled cluster) and stall alarms.
+	IdlePeerChanges int `json:"idle_peer_changes"`
+	IdleStalls      int `json:"idle_stalls"`
 
 	Victim    string `json:"victim"`     // the frozen host
 	NextOwner string `json:"next_owner"` // where its service went

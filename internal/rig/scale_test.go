@@ -236,3 +236,20 @@ func TestGrowthVerdict(t *testing.T) {
 
 // hostName is HostName without the Linux-only file.
 func hostName(i int) string { return "h" + strconv.Itoa(i) }
+
+func TestCountEvents(t *testing.T) {
+	log := `time=2026-12-06T21:29:53.212Z level=WARN msg="peer state" peer=h4 from=degraded to=dead reason="eth1 silent for 138ms"
+time=2026-12-06T21:29:53.300Z level=INFO msg="path state" peer=h4 path=eth1 from=up to=down reason="silent for 138ms"
+time=2026-12-06T21:29:53.456Z level=WARN msg=ALARM service="" peer="" reason="stalled for 161ms: dropping claims"
+time=2026-12-06T21:29:53.500Z level=WARN msg=ALARM service=s1 peer="" reason="peer state of h2 unknown"
+time=2026-12-06T21:29:53.532Z level=INFO msg="peer state" peer=h3 from=dead to=alive reason="eth0 up"
+not a log line mentioning peer state or stalled for
+`
+	p, s := CountEvents([]byte(log))
+	if p != 2 || s != 1 {
+		t.Errorf("CountEvents = %d peer changes, %d stalls; want 2 and 1", p, s)
+	}
+	if p, s := CountEvents(nil); p != 0 || s != 0 {
+		t.Errorf("CountEvents(nil) = %d, %d", p, s)
+	}
+}
