@@ -46,10 +46,10 @@ func scaleMarkdown(rep *rig.ScaleReport, cmd, machine string) string {
 		if !r.Serial {
 			serial = "no"
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s / %s | %.1f (%.1f) | %.2f (%.2f) | %.0f | %.1f (%.1f) MiB | %.0f | %.0f | %.0f / %.0f | %.0f (%.0f) ms | %.0f (%.0f) ms | %d / %d | %s → %s |\n",
+		fmt.Fprintf(&b, "| %d | %s | %s / %s | %.1f (%.1f) | %.2f (%.2f) | %.0f | %.1f (%.1f) MiB | %.0f | %.0f | %.0f / %.0f | %s | %s | %d / %d | %s → %s |\n",
 			r.Nodes, serial, r.Interval, r.Deadtime, r.CPUmsMean, r.CPUmsMax, r.CPUPctMean, r.CPUPctMax, r.WakeupsMean,
 			mib(r.RSSMean), mib(r.RSSMax), r.BytesOut, r.BytesIn, r.FramesOut, r.FramesIn,
-			r.Detection.Median, r.Detection.Max, r.Outage.Median, r.Outage.Max, r.IdlePeerChanges, r.IdleStalls, r.LoadBefore, r.LoadAfter)
+			spread(r.Detection), spread(r.Outage), r.IdlePeerChanges, r.IdleStalls, r.LoadBefore, r.LoadAfter)
 	}
 	for _, r := range rep.Rows {
 		if r.SerialNote != "" {
@@ -76,3 +76,11 @@ func scaleMarkdown(rep *rig.ScaleReport, cmd, machine string) string {
 }
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
+
+// spread shows a median and max in ms, "not measured" without samples.
+func spread(s rig.Spread) string {
+	if s.Samples == 0 {
+		return "not measured"
+	}
+	return fmt.Sprintf("%.0f (%.0f) ms", s.Median, s.Max)
+}

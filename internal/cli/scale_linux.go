@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,6 +26,7 @@ func labScale(ctx context.Context, r *runner, c *command, args []string) error {
 	plot := fs.String("plot", "", "write a PNG plot of CPU, traffic and detection against the size to `file`")
 	failoverd := fs.String("failoverd", "", "failoverd `binary` to run (default: beside this executable, else built)")
 	timeout := fs.Duration("timeout", 60*time.Second, "bound of every wait")
+	from := fs.String("from", "", "measure nothing: read the results of an earlier --json run from `file` (to print, --out or --plot them again)")
 	fs.BoolVar(&r.json, "json", r.json, "print the results as JSON")
 	if _, err := r.parseN(c, fs, args, 0, 0); err != nil {
 		return err
@@ -41,6 +43,13 @@ func labScale(ctx context.Context, r *runner, c *command, args []string) error {
 	}
 	if *timeout < time.Second {
 		return usageErrorf("failover lab scale: --timeout %s is too short (at least 1s)", *timeout)
+	}
+	if *from != "" {
+		rep, err := readScaleReport(*from)
+		if err != nil {
+			return err
+		}
+		return r.scaleOutput(rep, "(read from "+*from+")", *out, *plot)
 	}
 	if err := labPreflight(); err != nil {
 		return err
@@ -71,7 +80,37 @@ func labScale(ctx context.Context, r *runner, c *command, args []string) error {
 	if *noSerial {
 		cmd += " --no-serial"
 	}
-	text := scaleMarkdown(rep, cmd, fmt.Sprintf("%s, %d CPUs, Linux %s, %s", cpuModel(), runtime.NumCPU(), kernel(), runtime.Version()))
+	rep.Machine = fmt.Sprintf("%s, %d CPUs, Linux %s, %s", cpuModel(), runtime.NumCPU(), kernel(), runtime.Version())
+	rep.Command = cmd
+	return r.scaleOutput(rep, cmd, *out, *plot)
+}
+
+// readScaleReport reads the --json output of an earlier run.
+func readScaleReport(file string) (*rig.ScaleReport, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("failover lab scale: --from: %w", err)
+	}
+	var rep rig.ScaleReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("failover lab scale: --from %s: not the --json output of failover lab scale: %w", file, err)
+	}
+	if len(rep.Rows) == 0 {
+		return nil, fmt.Errorf("failover lab scale: --from %s: no rows", file)
+	}
+	return &rep, nil
+}
+
+// scaleOutput prints rep (Markdown, or JSON with --json) and writes the
+// --out and --plot files.
+func (r *runner) scaleOutput(rep *rig.ScaleReport, cmd, out, plot string) error {
+	narrate := func(format string, args ...any) {
+		fmt.Fprintf(r.env.Stderr, "%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+	}
+	if rep.Command != "" {
+		cmd = rep.Command
+	}
+	text := scaleMarkdown(rep, cmd, rep.Machine)
 	if r.json {
 		if err := r.printJSON(rep); err != nil {
 			return err
@@ -79,17 +118,17 @@ func labScale(ctx context.Context, r *runner, c *command, args []string) error {
 	} else {
 		fmt.Fprint(r.env.Stdout, text)
 	}
-	if *out != "" {
-		if err := os.WriteFile(*out, []byte(text), 0o644); err != nil {
+	if out != "" {
+		if err := os.WriteFile(out, []byte(text), 0o644); err != nil {
 			return fmt.Errorf("failover lab scale: --out: %w", err)
 		}
-		narrate("wrote %s", *out)
+		narrate("wrote %s", out)
 	}
-	if *plot != "" {
-		if err := rig.PlotScale(rep.Rows, *plot); err != nil {
+	if plot != "" {
+		if err := rig.PlotScale(rep.Rows, plot); err != nil {
 			return fmt.Errorf("failover lab scale: --plot: %w", err)
 		}
-		narrate("wrote %s", *plot)
+		narrate("wrote %s", plot)
 	}
 	return nil
 }

@@ -79,6 +79,7 @@ func TestScaleMarkdown(t *testing.T) {
 		"| 2 | yes | 20ms / 100ms | 9.9 (10.1) | 0.99 (1.01) |",
 		"| 86 (90) ms | 109 (112) ms |",
 		"| 16 | no |",
+		"| not measured | not measured | 0 / 0 |",
 		"Note: no serial at 16 nodes: failoverd refuses the config at 115200 baud (x).",
 		"| 2 | eth0 | 2 | 6789 | 0 | 49.1 / 0.0 | 138 |",
 		"| 16 | 8000 | 0.47 |",

@@ -160,7 +160,8 @@ func PlotTradeoff(points []TradeoffPoint, title, path string) error {
 // PlotScale writes a PNG of a scale run to path: against the cluster size,
 // the CPU per node (mean and max, % of a core), the bytes per second per
 // node (out and in, with out's linear-in-peers reference from the first
-// size), and the detection time and s1's outage (median and max).
+// size), and the detection time and s1's outage (median and max; a size
+// without a sample is marked "not measured").
 func PlotScale(rows []ScaleRow, path string) error {
 	if len(rows) == 0 {
 		return errors.New("rig: scale plot: no rows")
@@ -181,6 +182,16 @@ func PlotScale(rows []ScaleRow, path string) error {
 		}
 		return xy
 	}
+	// measured is series over the rows with at least one sample of s.
+	measured := func(s func(ScaleRow) Spread, f func(Spread) float64) plotter.XYs {
+		var xy plotter.XYs
+		for _, r := range rs {
+			if sp := s(r); sp.Samples > 0 {
+				xy = append(xy, plotter.XY{X: float64(r.Nodes), Y: f(sp)})
+			}
+		}
+		return xy
+	}
 	type line struct {
 		name   string
 		xys    plotter.XYs
@@ -195,6 +206,9 @@ func PlotScale(rows []ScaleRow, path string) error {
 		p.Y.Min = 0
 		p.Legend.Top, p.Legend.Left = true, true
 		for _, l := range lines {
+			if len(l.xys) == 0 {
+				continue
+			}
 			pad(p, l.xys)
 			ln, sc, err := plotter.NewLinePoints(l.xys)
 			if err != nil {
@@ -223,25 +237,49 @@ func PlotScale(rows []ScaleRow, path string) error {
 		return fmt.Errorf("rig: scale plot: %w", err)
 	}
 	cpu.Title.Text = "failoverd cost and detection by cluster size (one service per node)"
-	traffic, err := panel("heartbeat bytes/s per node (all paths)", []line{
-		{"out", series(func(r ScaleRow) float64 { return r.BytesOut }), blue, false},
-		{"in", series(func(r ScaleRow) float64 { return r.BytesIn }), orange, false},
-		{fmt.Sprintf("out if linear in peers (%.0f B/s per peer)", perPeer),
-			series(func(r ScaleRow) float64 { return perPeer * float64(r.Nodes-1) }), grey, true},
+	traffic, err := panel("heartbeat kB/s per node (all paths)", []line{
+		{"out", series(func(r ScaleRow) float64 { return r.BytesOut / 1000 }), blue, false},
+		{"in", series(func(r ScaleRow) float64 { return r.BytesIn / 1000 }), orange, false},
+		{fmt.Sprintf("out if linear in peers from %d nodes (%.1f kB/s per peer)", ref.Nodes, perPeer/1000),
+			series(func(r ScaleRow) float64 { return perPeer * float64(r.Nodes-1) / 1000 }), grey, true},
 	})
 	if err != nil {
 		return fmt.Errorf("rig: scale plot: %w", err)
 	}
-	det, err := panel("after freezing h1 (ms)", []line{
-		{"detection, median", series(func(r ScaleRow) float64 { return r.Detection.Median }), green, false},
-		{"detection, max", series(func(r ScaleRow) float64 { return r.Detection.Max }), purple, false},
-		{"client outage of s1, median", series(func(r ScaleRow) float64 { return r.Outage.Median }), blue, false},
-		{"client outage of s1, max", series(func(r ScaleRow) float64 { return r.Outage.Max }), red, false},
+	det := func(r ScaleRow) Spread { return r.Detection }
+	outage := func(r ScaleRow) Spread { return r.Outage }
+	med := func(s Spread) float64 { return s.Median }
+	hi := func(s Spread) float64 { return s.Max }
+	dp, err := panel("after freezing h1 (ms)", []line{
+		{"h1 declared dead, median over hosts and runs", measured(det, med), green, false},
+		{"h1 declared dead, max", measured(det, hi), purple, false},
+		{"client outage of s1, median", measured(outage, med), blue, false},
+		{"client outage of s1, max", measured(outage, hi), red, false},
 	})
 	if err != nil {
 		return fmt.Errorf("rig: scale plot: %w", err)
 	}
-	return savePanels(path, 8*vg.Inch, 3*vg.Inch, []*plot.Plot{cpu, traffic, det})
+	var none plotter.XYs
+	var noneLabels []string
+	for _, r := range rs {
+		if r.Detection.Samples == 0 {
+			none = append(none, plotter.XY{X: float64(r.Nodes), Y: 0})
+			noneLabels = append(noneLabels, "not measured")
+		}
+	}
+	if len(none) > 0 {
+		lb, err := plotter.NewLabels(plotter.XYLabels{XYs: none, Labels: noneLabels})
+		if err != nil {
+			return fmt.Errorf("rig: scale plot: %w", err)
+		}
+		for i := range lb.TextStyle {
+			lb.TextStyle[i].XAlign, lb.TextStyle[i].YAlign = draw.XRight, draw.YBottom
+			lb.TextStyle[i].Color = red
+		}
+		lb.Offset = vg.Point{Y: vg.Points(4)}
+		dp.Add(lb)
+	}
+	return savePanels(path, 8*vg.Inch, 3*vg.Inch, []*plot.Plot{cpu, traffic, dp})
 }
 
 // pad leaves room above the highest of xys in p for the legend.

@@ -277,6 +277,8 @@ func pathKind(name string) string {
 // ScaleReport is a whole scale run.
 type ScaleReport struct {
 	When    time.Time  `json:"when"`
+	Command string     `json:"command"` // how it was run (filled by the caller)
+	Machine string     `json:"machine"` // CPU, count, kernel, Go (filled by the caller)
 	Rows    []ScaleRow `json:"rows"`
 	Growth  []Growth   `json:"growth"`
 	Verdict string     `json:"verdict"`
