@@ -91,3 +91,4 @@ func TestScaleMarkdown(t *testing.T) {
 		}
 	}
 }
+
