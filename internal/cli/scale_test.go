@@ -91,4 +91,3 @@ func TestScaleMarkdown(t *testing.T) {
 		}
 	}
 }
-
