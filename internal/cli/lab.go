@@ -161,8 +161,12 @@ longest gap on s1 (outage). It prints a table per size, the traffic per path,
 and the growth per peer: bytes out per node divided by N-1, and its ratio to
 the first size (1 = linear in the peers). A size whose serial paths
 failoverd would refuse at 115200 baud runs without serial, and the report
-says so. --json prints the results for scripts, --out also writes the
-Markdown, --plot writes a PNG. Progress goes to stderr.`,
+says so. What does not settle in time (a run whose cluster is not back
+home, a size whose daemons keep suspecting each other on a loaded machine)
+is reported as a note, not hidden. --interval and --deadtime set the
+daemons' timers. --json prints the results for scripts, --out also writes
+the Markdown, --plot writes a PNG; --from FILE prints and plots an earlier
+--json run again without measuring. Progress goes to stderr.`,
 }
 
 // labFlags makes the flag set of a lab subcommand: --lab-socket and --json.

@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/failover-ha/failover/internal/lab"
 	"github.com/failover-ha/failover/internal/rig"
@@ -26,6 +28,23 @@ func parseNodes(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// checkTimers checks --interval and --deadtime as far as the lab needs
+// (failoverd checks the rest): not negative, and a deadtime above two
+// intervals when both are given.
+func checkTimers(interval, deadtime time.Duration) error {
+	var errs []error
+	if interval < 0 {
+		errs = append(errs, fmt.Errorf("--interval %s: want a positive duration, or 0 for failoverd's default", interval))
+	}
+	if deadtime < 0 {
+		errs = append(errs, fmt.Errorf("--deadtime %s: want a positive duration, or 0 for failoverd's default", deadtime))
+	}
+	if interval > 0 && deadtime > 0 && deadtime <= 2*interval {
+		errs = append(errs, fmt.Errorf("--deadtime %s: want more than 2 x --interval (%s)", deadtime, 2*interval))
+	}
+	return errors.Join(errs...)
 }
 
 // scaleMarkdown renders a scale report measured on machine: the per-size table, traffic per

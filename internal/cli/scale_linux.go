@@ -26,6 +26,8 @@ func labScale(ctx context.Context, r *runner, c *command, args []string) error {
 	plot := fs.String("plot", "", "write a PNG plot of CPU, traffic and detection against the size to `file`")
 	failoverd := fs.String("failoverd", "", "failoverd `binary` to run (default: beside this executable, else built)")
 	timeout := fs.Duration("timeout", 60*time.Second, "bound of every wait")
+	interval := fs.Duration("interval", 0, "heartbeat interval of the daemons (0: failoverd's default)")
+	deadtime := fs.Duration("deadtime", 0, "deadtime of the daemons (0: failoverd's default)")
 	from := fs.String("from", "", "measure nothing: read the results of an earlier --json run from `file` (to print, --out or --plot them again)")
 	fs.BoolVar(&r.json, "json", r.json, "print the results as JSON")
 	if _, err := r.parseN(c, fs, args, 0, 0); err != nil {
@@ -43,6 +45,9 @@ func labScale(ctx context.Context, r *runner, c *command, args []string) error {
 	}
 	if *timeout < time.Second {
 		return usageErrorf("failover lab scale: --timeout %s is too short (at least 1s)", *timeout)
+	}
+	if err := checkTimers(*interval, *deadtime); err != nil {
+		return usageErrorf("failover lab scale: %v", err)
 	}
 	if *from != "" {
 		rep, err := readScaleReport(*from)
@@ -70,7 +75,7 @@ func labScale(ctx context.Context, r *runner, c *command, args []string) error {
 	}
 	rep, err := rig.RunScale(ctx, rig.ScaleOptions{
 		Nodes: sizes, Window: *window, Runs: *runs, NoSerial: *noSerial, Failoverd: bin,
-		Dir: filepath.Join(tmp, "racks"), Timeout: *timeout, Progress: narrate,
+		Dir: filepath.Join(tmp, "racks"), Timeout: *timeout, Progress: narrate, Interval: *interval, Deadtime: *deadtime,
 	})
 	if err != nil {
 		return fmt.Errorf("failover lab scale: %w", err)
@@ -79,6 +84,12 @@ func labScale(ctx context.Context, r *runner, c *command, args []string) error {
 		" --window " + window.String() + " --runs " + strconv.Itoa(*runs)
 	if *noSerial {
 		cmd += " --no-serial"
+	}
+	if *interval > 0 {
+		cmd += " --interval " + interval.String()
+	}
+	if *deadtime > 0 {
+		cmd += " --deadtime " + deadtime.String()
 	}
 	rep.Machine = fmt.Sprintf("%s, %d CPUs, Linux %s, %s", cpuModel(), runtime.NumCPU(), kernel(), runtime.Version())
 	rep.Command = cmd

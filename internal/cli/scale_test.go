@@ -55,6 +55,8 @@ func TestLabScaleBadFlags(t *testing.T) {
 		{[]string{"--runs", "0"}, "--runs 0: want 1 or more"},
 		{[]string{"--timeout", "1ms"}, "--timeout 1ms is too short"},
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"--interval", "-1s"}, "--interval -1s: want a positive duration"},
+		{[]string{"--interval", "50ms", "--deadtime", "100ms"}, "--deadtime 100ms: want more than 2 x --interval (100ms)"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 	} {
 		code, out, errs := run(t, append([]string{"lab", "scale"}, tt.args...)...)

@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/failover-ha/failover/daemon/client"
 	"github.com/failover-ha/failover/daemon/config"
 	"github.com/failover-ha/failover/internal/lab"
 )
@@ -26,6 +29,9 @@ type ScaleOptions struct {
 	Dir       string        // parent of each size's rig directory (required)
 	Timeout   time.Duration // bound of every wait
 	Env       []string      // added to every daemon's environment
+	// Interval and Deadtime of the heartbeats; failoverd's defaults when
+	// zero.
+	Interval, Deadtime time.Duration
 	// Progress narrates (stderr in the CLI); nil is silent.
 	Progress func(format string, args ...any)
 }
@@ -81,7 +87,7 @@ func scaleRig(ctx context.Context, o ScaleOptions, n int) (rg *Rig, note string,
 		}
 		ro := Options{
 			Hosts: n, NoSerial: !serial, Services: ScaleServices(n), Failoverd: o.Failoverd,
-			Dir: dir, Env: o.Env, Logf: o.Progress,
+			Dir: dir, Env: o.Env, Logf: o.Progress, Interval: o.Interval, Deadtime: o.Deadtime,
 		}
 		var refusal error
 		ro.Setup = func(*lab.Lab) error {
@@ -198,7 +204,7 @@ func scaleOne(ctx context.Context, o ScaleOptions, n int) (ScaleRow, error) {
 			case <-time.After(wait):
 			}
 		}
-		ready := and(and(rg.Settled(svc, victim, time.Time{}), rg.aliveEverywhere(victim)), rg.allPreferred)
+		ready := rg.homeAndAlive(victim, svc, victim)
 		if err := w.wait(ctx, svc+" on "+victim+", "+victim+" alive everywhere, every service home", ready); err != nil {
 			if ctx.Err() != nil {
 				return row, err
@@ -321,17 +327,27 @@ func and(a, b func(ctx context.Context) (bool, string)) func(ctx context.Context
 	}
 }
 
-// allPreferred checks that every service is up on its preferred host only.
-func (r *Rig) allPreferred(ctx context.Context) (bool, string) {
-	var wrong []string
-	up := 0
+// statuses asks every host's daemon for its status once.
+func (r *Rig) statuses(ctx context.Context) (map[string]*client.Status, error) {
+	m := map[string]*client.Status{}
 	for _, h := range r.Hosts() {
 		st, err := r.Status(ctx, h)
 		if err != nil {
-			return false, h + ": " + err.Error()
+			return nil, fmt.Errorf("%s: %w", h, err)
 		}
-		for _, s := range st.Services {
-			pref := s.Nodes[h] == len(r.Hosts()) // the config's priority of h
+		m[h] = st
+	}
+	return m, nil
+}
+
+// preferredIn reports whether every service is up (with its address) on
+// its preferred host only, as each host's status says.
+func preferredIn(sts map[string]*client.Status, n int) (bool, string) {
+	var wrong []string
+	up := 0
+	for _, h := range sortedHosts(sts) {
+		for _, s := range sts[h].Services {
+			pref := s.Nodes[h] == n // the config's priority of h
 			if s.State == "up" {
 				up++
 			}
@@ -349,41 +365,68 @@ func (r *Rig) allPreferred(ctx context.Context) (bool, string) {
 	return true, fmt.Sprintf("%d services up", up)
 }
 
-// aliveEverywhere checks that every other host sees peer alive.
-func (r *Rig) aliveEverywhere(peer string) func(ctx context.Context) (bool, string) {
-	return func(ctx context.Context) (bool, string) {
-		for _, h := range r.Hosts() {
-			if h == peer {
-				continue
-			}
-			st, err := r.Status(ctx, h)
-			if err != nil {
-				return false, h + ": " + err.Error()
-			}
-			for _, p := range st.Peers {
-				if p.Name == peer && p.State != "alive" {
-					return false, h + " sees " + peer + " " + p.State + " (" + p.Reason + ")"
-				}
-			}
-		}
-		return true, peer + " alive everywhere"
-	}
-}
-
-// allAlive checks that every host sees every peer alive.
-func (r *Rig) allAlive(ctx context.Context) (bool, string) {
-	for _, h := range r.Hosts() {
-		st, err := r.Status(ctx, h)
-		if err != nil {
-			return false, h + ": " + err.Error()
-		}
-		for _, p := range st.Peers {
-			if p.State != "alive" {
-				return false, h + " sees " + p.Name + " " + p.State
+// aliveIn reports whether every host sees peer alive ("" = every peer).
+func aliveIn(sts map[string]*client.Status, peer string) (bool, string) {
+	for _, h := range sortedHosts(sts) {
+		for _, p := range sts[h].Peers {
+			if (peer == "" || p.Name == peer) && p.State != "alive" {
+				return false, h + " sees " + p.Name + " " + p.State + " (" + p.Reason + ")"
 			}
 		}
 	}
 	return true, "all alive"
+}
+
+// sortedHosts are the hosts of sts in rack order (h1, h2, ..., h10).
+func sortedHosts(sts map[string]*client.Status) []string {
+	hs := slices.Collect(maps.Keys(sts))
+	slices.SortFunc(hs, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(a) - len(b)
+		}
+		return strings.Compare(a, b)
+	})
+	return hs
+}
+
+// allPreferred checks that every service is up on its preferred host only.
+func (r *Rig) allPreferred(ctx context.Context) (bool, string) {
+	sts, err := r.statuses(ctx)
+	if err != nil {
+		return false, err.Error()
+	}
+	return preferredIn(sts, len(r.Hosts()))
+}
+
+// allAlive checks that every host sees every peer alive.
+func (r *Rig) allAlive(ctx context.Context) (bool, string) {
+	sts, err := r.statuses(ctx)
+	if err != nil {
+		return false, err.Error()
+	}
+	return aliveIn(sts, "")
+}
+
+// homeAndAlive checks, from one status of every host, that every service
+// is up on its preferred host only and that every host sees victim alive,
+// and that the client's last answer for svc came from owner.
+func (r *Rig) homeAndAlive(victim, svc, owner string) func(ctx context.Context) (bool, string) {
+	return func(ctx context.Context) (bool, string) {
+		sts, err := r.statuses(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		if ok, d := preferredIn(sts, len(r.Hosts())); !ok {
+			return false, d
+		}
+		if ok, d := aliveIn(sts, victim); !ok {
+			return false, d
+		}
+		if a, ok := r.Prober(svc).Last(); !ok || a.From != owner {
+			return false, "the client's last answer for " + svc + " came from " + orNone(a.From)
+		}
+		return true, "ready"
+	}
 }
 
 // waiter polls a check until it holds, narrating progress once a second
@@ -400,7 +443,7 @@ func (w *waiter) wait(ctx context.Context, what string, check func(ctx context.C
 	// The times measured come from the daemons' logs and the client's
 	// probes, not from this loop: it polls gently, so as not to load the
 	// daemons it measures.
-	tick := time.NewTicker(100 * time.Millisecond)
+	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	lastSaid := t0
 	for {
