@@ -57,18 +57,19 @@ func scaleMarkdown(rep *rig.ScaleReport, cmd, machine string) string {
 		"Idle: every daemon over the window, settled. Detection: h1 frozen (power pull), time until each other\n"+
 		"host logged h1 dead (log times have ms resolution); outage: the client's longest gap on s1.\n"+
 		"Idle peer changes / stalls: \"peer state\" lines and stall alarms the daemons logged during the idle\n"+
-		"window (0 / 0 in a settled cluster on an unloaded machine).\n\n")
-	fmt.Fprintf(&b, "| nodes | serial | interval / deadtime | CPU ms/s mean (max) | %% core mean (max) | wake-ups/s | RSS mean (max) | B/s out per node | B/s in per node | frames/s out / in | detection median (max) | s1 outage median (max) | idle: peer changes / stalls | load before → after |\n")
-	fmt.Fprintf(&b, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		"window (0 / 0 in a settled cluster on an unloaded machine). Machine busy: all CPUs of the machine\n"+
+		"(every process, also other users') over the idle window, and the part in softirq (packets).\n\n")
+	fmt.Fprintf(&b, "| nodes | serial | interval / deadtime | CPU ms/s mean (max) | %% core mean (max) | wake-ups/s | RSS mean (max) | B/s out per node | B/s in per node | frames/s out / in | detection median (max) | s1 outage median (max) | idle: peer changes / stalls | machine busy (softirq) | load before → after |\n")
+	fmt.Fprintf(&b, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range rep.Rows {
 		serial := "yes"
 		if !r.Serial {
 			serial = "no"
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s / %s | %.1f (%.1f) | %.2f (%.2f) | %.0f | %.1f (%.1f) MiB | %.0f | %.0f | %.0f / %.0f | %s | %s | %d / %d | %s → %s |\n",
+		fmt.Fprintf(&b, "| %d | %s | %s / %s | %.1f (%.1f) | %.2f (%.2f) | %.0f | %.1f (%.1f) MiB | %.0f | %.0f | %.0f / %.0f | %s | %s | %d / %d | %.0f%% (%.0f%%) | %s → %s |\n",
 			r.Nodes, serial, r.Interval, r.Deadtime, r.CPUmsMean, r.CPUmsMax, r.CPUPctMean, r.CPUPctMax, r.WakeupsMean,
 			mib(r.RSSMean), mib(r.RSSMax), r.BytesOut, r.BytesIn, r.FramesOut, r.FramesIn,
-			spread(r.Detection), spread(r.Outage), r.IdlePeerChanges, r.IdleStalls, r.LoadBefore, r.LoadAfter)
+			spread(r.Detection), spread(r.Outage), r.IdlePeerChanges, r.IdleStalls, r.MachineBusyPct, r.MachineSoftirqPct, r.LoadBefore, r.LoadAfter)
 	}
 	for _, r := range rep.Rows {
 		if r.SerialNote != "" {

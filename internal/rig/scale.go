@@ -253,6 +253,11 @@ type ScaleRow struct {
 	// or back: none in a settled cluster) and stall alarms.
 	IdlePeerChanges int `json:"idle_peer_changes"`
 	IdleStalls      int `json:"idle_stalls"`
+	// MachineBusyPct is how busy all the machine's CPUs were during the
+	// idle window (every process, the lab's and others'), and
+	// MachineSoftirqPct the part of it in softirq (packets).
+	MachineBusyPct    float64 `json:"machine_busy_pct"`
+	MachineSoftirqPct float64 `json:"machine_softirq_pct"`
 
 	Victim    string `json:"victim"`     // the frozen host
 	NextOwner string `json:"next_owner"` // where its service went
