@@ -28,6 +28,7 @@ func labScale(ctx context.Context, r *runner, c *command, args []string) error {
 	timeout := fs.Duration("timeout", 60*time.Second, "bound of every wait")
 	interval := fs.Duration("interval", 0, "heartbeat interval of the daemons (0: failoverd's default)")
 	deadtime := fs.Duration("deadtime", 0, "deadtime of the daemons (0: failoverd's default)")
+	keep := fs.String("keep", "", "keep each size's configs and daemon logs in `dir`/nN (default: a temporary directory, removed)")
 	from := fs.String("from", "", "measure nothing: read the results of an earlier --json run from `file` (to print, --out or --plot them again)")
 	fs.BoolVar(&r.json, "json", r.json, "print the results as JSON")
 	if _, err := r.parseN(c, fs, args, 0, 0); err != nil {
@@ -73,9 +74,13 @@ func labScale(ctx context.Context, r *runner, c *command, args []string) error {
 	narrate := func(format string, args ...any) {
 		fmt.Fprintf(r.env.Stderr, "%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 	}
+	racks := filepath.Join(tmp, "racks")
+	if *keep != "" {
+		racks = *keep
+	}
 	rep, err := rig.RunScale(ctx, rig.ScaleOptions{
 		Nodes: sizes, Window: *window, Runs: *runs, NoSerial: *noSerial, Failoverd: bin,
-		Dir: filepath.Join(tmp, "racks"), Timeout: *timeout, Progress: narrate, Interval: *interval, Deadtime: *deadtime,
+		Dir: racks, Timeout: *timeout, Progress: narrate, Interval: *interval, Deadtime: *deadtime,
 	})
 	if err != nil {
 		return fmt.Errorf("failover lab scale: %w", err)
