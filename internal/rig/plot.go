@@ -237,6 +237,19 @@ func PlotScale(rows []ScaleRow, path string) error {
 		return fmt.Errorf("rig: scale plot: %w", err)
 	}
 	cpu.Title.Text = "failoverd cost and detection by cluster size (one service per node)"
+	// A size whose daemons kept suspecting each other while idle costs
+	// more than a settled one: mark it.
+	var unsettled plotter.XYs
+	var unsettledLabels []string
+	for _, r := range rs {
+		if r.IdlePeerChanges > 0 || r.IdleStalls > 0 {
+			unsettled = append(unsettled, plotter.XY{X: float64(r.Nodes), Y: r.CPUPctMax})
+			unsettledLabels = append(unsettledLabels, fmt.Sprintf("not settled: %d peer changes, %d stalls", r.IdlePeerChanges, r.IdleStalls))
+		}
+	}
+	if err := addNotes(cpu, unsettled, unsettledLabels); err != nil {
+		return fmt.Errorf("rig: scale plot: %w", err)
+	}
 	traffic, err := panel("heartbeat kB/s per node (all paths)", []line{
 		{"out", series(func(r ScaleRow) float64 { return r.BytesOut / 1000 }), blue, false},
 		{"in", series(func(r ScaleRow) float64 { return r.BytesIn / 1000 }), orange, false},
@@ -264,22 +277,31 @@ func PlotScale(rows []ScaleRow, path string) error {
 	for _, r := range rs {
 		if r.Detection.Samples == 0 {
 			none = append(none, plotter.XY{X: float64(r.Nodes), Y: 0})
-			noneLabels = append(noneLabels, "not measured")
+			noneLabels = append(noneLabels, "not measured (see the notes)")
 		}
 	}
-	if len(none) > 0 {
-		lb, err := plotter.NewLabels(plotter.XYLabels{XYs: none, Labels: noneLabels})
-		if err != nil {
-			return fmt.Errorf("rig: scale plot: %w", err)
-		}
-		for i := range lb.TextStyle {
-			lb.TextStyle[i].XAlign, lb.TextStyle[i].YAlign = draw.XRight, draw.YBottom
-			lb.TextStyle[i].Color = red
-		}
-		lb.Offset = vg.Point{Y: vg.Points(4)}
-		dp.Add(lb)
+	if err := addNotes(dp, none, noneLabels); err != nil {
+		return fmt.Errorf("rig: scale plot: %w", err)
 	}
 	return savePanels(path, 8*vg.Inch, 3*vg.Inch, []*plot.Plot{cpu, traffic, dp})
+}
+
+// addNotes writes labels in red left of and above the points xys of p.
+func addNotes(p *plot.Plot, xys plotter.XYs, labels []string) error {
+	if len(xys) == 0 {
+		return nil
+	}
+	lb, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
+	if err != nil {
+		return err
+	}
+	for i := range lb.TextStyle {
+		lb.TextStyle[i].XAlign, lb.TextStyle[i].YAlign = draw.XRight, draw.YBottom
+		lb.TextStyle[i].Color = red
+	}
+	lb.Offset = vg.Point{X: -vg.Points(4), Y: vg.Points(4)}
+	p.Add(lb)
+	return nil
 }
 
 // pad leaves room above the highest of xys in p for the legend.
