@@ -240,15 +240,19 @@ func PlotScale(rows []ScaleRow, path string) error {
 	// A size whose daemons kept suspecting each other while idle costs
 	// more than a settled one: mark it.
 	var unsettled plotter.XYs
-	var unsettledLabels []string
 	for _, r := range rs {
 		if r.IdlePeerChanges > 0 || r.IdleStalls > 0 {
 			unsettled = append(unsettled, plotter.XY{X: float64(r.Nodes), Y: r.CPUPctMax})
-			unsettledLabels = append(unsettledLabels, fmt.Sprintf("not settled: %d peer changes, %d stalls", r.IdlePeerChanges, r.IdleStalls))
 		}
 	}
-	if err := addNotes(cpu, unsettled, unsettledLabels); err != nil {
-		return fmt.Errorf("rig: scale plot: %w", err)
+	if len(unsettled) > 0 {
+		sc, err := plotter.NewScatter(unsettled)
+		if err != nil {
+			return fmt.Errorf("rig: scale plot: %w", err)
+		}
+		sc.Color, sc.Shape, sc.Radius = red, draw.RingGlyph{}, vg.Points(8)
+		cpu.Add(sc)
+		cpu.Legend.Add("not settled while idle: peers suspected or stalls (see the notes)", sc)
 	}
 	traffic, err := panel("heartbeat kB/s per node (all paths)", []line{
 		{"out", series(func(r ScaleRow) float64 { return r.BytesOut / 1000 }), blue, false},
@@ -280,27 +284,28 @@ func PlotScale(rows []ScaleRow, path string) error {
 			noneLabels = append(noneLabels, "not measured (see the notes)")
 		}
 	}
-	if err := addNotes(dp, none, noneLabels); err != nil {
+	if err := addNotes(dp, none, noneLabels, float64(rs[0].Nodes), float64(rs[len(rs)-1].Nodes)); err != nil {
 		return fmt.Errorf("rig: scale plot: %w", err)
 	}
 	return savePanels(path, 8*vg.Inch, 3*vg.Inch, []*plot.Plot{cpu, traffic, dp})
 }
 
-// addNotes writes labels in red left of and above the points xys of p.
-func addNotes(p *plot.Plot, xys plotter.XYs, labels []string) error {
-	if len(xys) == 0 {
-		return nil
+// addNotes writes labels in red above the points xys of p, each towards
+// the middle of the x range xmin..xmax so that it stays inside the plot.
+func addNotes(p *plot.Plot, xys plotter.XYs, labels []string, xmin, xmax float64) error {
+	for i, xy := range xys {
+		lb, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{xy}, Labels: labels[i : i+1]})
+		if err != nil {
+			return err
+		}
+		lb.TextStyle[0].Color, lb.TextStyle[0].YAlign = red, draw.YBottom
+		if xy.X-xmin < xmax-xy.X {
+			lb.TextStyle[0].XAlign, lb.Offset = draw.XLeft, vg.Point{X: vg.Points(4), Y: vg.Points(4)}
+		} else {
+			lb.TextStyle[0].XAlign, lb.Offset = draw.XRight, vg.Point{X: -vg.Points(4), Y: vg.Points(4)}
+		}
+		p.Add(lb)
 	}
-	lb, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
-	if err != nil {
-		return err
-	}
-	for i := range lb.TextStyle {
-		lb.TextStyle[i].XAlign, lb.TextStyle[i].YAlign = draw.XRight, draw.YBottom
-		lb.TextStyle[i].Color = red
-	}
-	lb.Offset = vg.Point{X: -vg.Points(4), Y: vg.Points(4)}
-	p.Add(lb)
 	return nil
 }
 

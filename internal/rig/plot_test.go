@@ -80,6 +80,17 @@ func TestPlotScale(t *testing.T) {
 	}{
 		{"one size", []ScaleRow{row(2, 1)}},
 		{"four sizes out of order", []ScaleRow{row(8, 4), row(2, 1), row(16, 9), row(4, 2)}},
+		{"unsettled and unmeasured sizes", func() []ScaleRow {
+			a, b, c := row(2, 1), row(4, 2), row(16, 9)
+			a.Detection, a.Outage = Spread{}, Spread{} // not measured at the smallest size
+			c.Detection, c.IdlePeerChanges, c.IdleStalls = Spread{}, 300, 4
+			return []ScaleRow{a, b, c}
+		}()},
+		{"nothing measured", func() []ScaleRow {
+			a := row(2, 1)
+			a.Detection, a.Outage = Spread{}, Spread{}
+			return []ScaleRow{a}
+		}()},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "scale.png")
