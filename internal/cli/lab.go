@@ -27,8 +27,8 @@ const DefaultLabSocketDir = "/run/failover-lab"
 func labCmd() *command {
 	return &command{
 		name:  "lab",
-		args:  "up|status|crash|thaw|cut|plug|heal|down|demo|bench|drill ...",
-		short: "a virtual cluster on this machine: up, status, crash, thaw, cut, plug, heal, down, demo, bench, drill",
+		args:  "up|status|crash|thaw|cut|plug|heal|down|demo|bench|drill|scale ...",
+		short: "a virtual cluster on this machine: up, status, crash, thaw, cut, plug, heal, down, demo, bench, drill, scale",
 		long: `Runs a virtual cluster on this Linux machine (needs root: network
 namespaces): hosts h1..hN, each with eth0 (198.18.1.N) and eth1 (198.18.2.N),
 a null-modem serial cable between neighbours, a real failoverd in each host,
@@ -47,6 +47,7 @@ sees which host answers.
   lab bench [-n 20] [--idle]           measure idle cost and outages
   lab drill [--runs N] [--quick]       the fault matrix with verdicts
                                        (split brain, false failover, orphan)
+  lab scale [--nodes 2,4,8,16]         cost and detection time by cluster size
 
 While "lab up" runs, each host's daemon answers on
 /run/failover-lab/HOST.sock, so "failover --socket
@@ -95,6 +96,8 @@ func labSubs() []labSub {
 		{name: "drill", short: "run the fault matrix, each scenario --runs times, and judge every run (split brain, false failover, orphan)",
 			examples: []string{"sudo failover lab drill --quick", "sudo failover lab drill --runs 5 --scenario power-pull,stall --json", "sudo failover lab drill --list",
 				"sudo failover lab drill --deadtime 300ms --interval 50ms --out /tmp/drill.md"}, run: labDrill},
+		{name: "scale", short: "measure per-node cost (CPU, RSS, bytes/s per path) and detection time at several cluster sizes",
+			examples: []string{"sudo failover lab scale", "sudo failover lab scale --nodes 2,3 --window 2s --runs 1 --json", "sudo failover lab scale --nodes 2,4,8,16 --out /tmp/scale.md --plot /tmp/scale.png"}, run: labScale},
 		{name: "responder", hidden: true, short: "UDP echo answering with the host name (runs inside lab hosts)", run: labResponder},
 	}
 }
@@ -115,7 +118,7 @@ func runLab(ctx context.Context, r *runner, args []string) error {
 	for _, s := range labSubs() {
 		if s.name == args[0] {
 			sc := &command{name: "lab " + s.name, args: s.args, short: s.short, long: strings.ToUpper(s.short[:1]) + s.short[1:] + ".", examples: s.examples}
-			if s.name == "up" || s.name == "demo" || s.name == "bench" || s.name == "drill" {
+			if _, ok := labLong[s.name]; ok {
 				sc.long = labLong[s.name]
 			}
 			return s.run(ctx, r, sc, args[1:])
@@ -168,6 +171,24 @@ fail") and a reclaim, -n times each, with median, min and max. --idle
 measures only the idle cost. --json prints the results for scripts; with
 --out FILE they are also written as Markdown. --gomaxprocs runs the daemons
 with that GOMAXPROCS, --no-serial without the serial cable.`,
+	"scale": `Measures how the cost of failoverd grows with the cluster: for each size in
+--nodes, a fresh rack of N hosts with N services s1..sN (VIPs 198.18.1.101..,
+service i preferred by host i, the others in a rotation, so ownership is
+symmetric) and serial cables chaining h1-h2-...-hN. Once every service is up
+on its preferred host it samples every daemon over --window (CPU ms per
+second and % of a core, wake-ups, RSS, bytes and frames per second per path
+from the daemons' counters), then freezes h1 --runs times and measures from
+the freeze until each other host logs h1 dead (detection) and the client's
+longest gap on s1 (outage). It prints a table per size, the traffic per path,
+and the growth per peer: bytes out per node divided by N-1, and its ratio to
+the first size (1 = linear in the peers). A size whose serial paths
+failoverd would refuse at 115200 baud runs without serial, and the report
+says so. What does not settle in time (a run whose cluster is not back
+home, a size whose daemons keep suspecting each other on a loaded machine)
+is reported as a note, not hidden. --interval and --deadtime set the
+daemons' timers. --json prints the results for scripts, --out also writes
+the Markdown, --plot writes a PNG; --from FILE prints and plots an earlier
+--json run again without measuring. Progress goes to stderr.`,
 }
 
 // labFlags makes the flag set of a lab subcommand: --lab-socket and --json.

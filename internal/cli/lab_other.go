@@ -13,3 +13,4 @@ func labUp(ctx context.Context, r *runner, c *command, args []string) error    {
 func labDemo(ctx context.Context, r *runner, c *command, args []string) error  { return errLabLinux }
 func labBench(ctx context.Context, r *runner, c *command, args []string) error { return errLabLinux }
 func labDrill(ctx context.Context, r *runner, c *command, args []string) error { return errLabLinux }
+func labScale(ctx context.Context, r *runner, c *command, args []string) error { return errLabLinux }

@@ -15,6 +15,11 @@
 // A Rig is safe for concurrent use. Close stops every process it started
 // and removes the rack and its files; it is idempotent.
 //
-// Probe and Prober are portable (they only need a UDP socket); everything
-// that builds a rack is Linux only.
+// RunScale measures cost and detection time at several cluster sizes (one
+// service per node, ScaleServices); PlotScale and PlotTradeoff draw PNG
+// plots with gonum.org/v1/plot.
+//
+// Probe and Prober, the log parsing (ParseLogLine, DeadAt), the scale
+// figures (ScaleRow, GrowthOf) and the plots are portable; everything that
+// builds a rack is Linux only.
 package rig
