@@ -26,8 +26,15 @@ func (d *Daemon) startRealtime(prio int) (stop func()) {
 		return nothing
 	}
 	if cur, err := unix.SchedGetAttr(os.Getpid(), 0); err == nil && (cur.Policy == unix.SCHED_RR || cur.Policy == unix.SCHED_FIFO) {
+		// Without reset-on-fork (systemd's CPUSchedulingResetOnFork=no,
+		// needed there: its filters keep us from setting new threads)
+		// the health checks and hooks run at this policy too.
+		children := "normal policy (reset on fork)"
+		if cur.Flags&unix.SCHED_FLAG_RESET_ON_FORK == 0 {
+			children = "inherit it"
+		}
 		d.log.Info("already running realtime: kept", "policy", policyName(cur.Policy), "priority", cur.Priority,
-			"realtime_priority", prio)
+			"realtime_priority", prio, "checks_and_hooks", children)
 		return nothing
 	}
 	rt := newRTThreads(func(tid int) error {

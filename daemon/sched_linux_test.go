@@ -29,17 +29,30 @@ const rtHelperEnv = "FAILOVER_RT_HELPER"
 // TestPrivilegedRealtime runs startRealtime in a fresh process (so that
 // this test binary keeps the normal policy): as root every thread, also
 // the ones the runtime starts later, ends up SCHED_RR at the priority
-// while a child started through daemon/proc runs SCHED_OTHER; in a user
-// namespace (no CAP_SYS_NICE, RLIMIT_RTPRIO 0) it warns once and changes
-// nothing.
+// while a child started through daemon/proc runs SCHED_OTHER; started
+// SCHED_RR 20 (as systemd's CPUSchedulingPolicy does) it keeps that,
+// children included; in a user namespace (no CAP_SYS_NICE, RLIMIT_RTPRIO
+// 0) it warns once and changes nothing.
 func TestPrivilegedRealtime(t *testing.T) {
 	lab.Require(t)
-	for _, mode := range []string{"root", "userns"} {
+	for _, mode := range []string{"root", "kept", "userns"} {
 		t.Run(mode, func(t *testing.T) {
-			if mode == "root" && !initUserNS() {
+			if mode != "userns" && !initUserNS() {
 				t.Skip("in a user namespace (rootless run): SCHED_RR needs root of the host")
 			}
-			cmd := exec.Command("/proc/self/exe", "-test.run=^TestRealtimeHelper$", "-test.v", "-test.count=1")
+			exe, err := os.Executable()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(exe, "-test.run=^TestRealtimeHelper$", "-test.v", "-test.count=1")
+			if mode == "kept" {
+				// As systemd's CPUSchedulingPolicy=rr starts it.
+				chrt, err := exec.LookPath("chrt")
+				if err != nil {
+					t.Fatalf("chrt (util-linux) is needed to start a process realtime: %v", err)
+				}
+				cmd = exec.Command(chrt, append([]string{"-r", "20", exe}, cmd.Args[1:]...)...)
+			}
 			cmd.Env = append(os.Environ(), rtHelperEnv+"="+mode)
 			if mode == "userns" {
 				cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -132,6 +145,13 @@ func TestRealtimeHelper(t *testing.T) {
 		}
 		n, _ := taskIDs()
 		fmt.Printf("rt-helper: %d threads SCHED_RR %d\n", len(n), prio)
+	case "kept":
+		if !strings.Contains(log, `msg="already running realtime: kept" policy=SCHED_RR priority=20 realtime_priority=10 checks_and_hooks="inherit it"`) {
+			t.Errorf("no info line about the policy kept:\n%s", log)
+		}
+		if other := threadsNot(t, os.Getpid(), unix.SCHED_RR, 20); len(other) > 0 {
+			t.Errorf("threads not SCHED_RR 20: %v", other)
+		}
 	case "userns":
 		if got := strings.Count(log, "level=WARN"); got != 1 ||
 			!strings.Contains(log, "realtime_priority not applied: heartbeats may be late on a saturated host") ||
@@ -157,8 +177,12 @@ func TestRealtimeHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pol != unix.SCHED_NORMAL || pr != 0 {
-		t.Errorf("child started through daemon/proc: policy %s priority %d, want SCHED_OTHER 0", policyName(pol), pr)
+	wantPol, wantPr := uint32(unix.SCHED_NORMAL), uint32(0)
+	if mode == "kept" {
+		wantPol, wantPr = unix.SCHED_RR, 20 // no reset-on-fork: inherited
+	}
+	if pol != wantPol || pr != wantPr {
+		t.Errorf("child started through daemon/proc: policy %s priority %d, want %s %d", policyName(pol), pr, policyName(wantPol), wantPr)
 	}
 	fmt.Printf("rt-helper: child %s %d\n", policyName(pol), pr)
 	t.Logf("log:\n%s", log)
