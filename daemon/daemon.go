@@ -89,6 +89,10 @@ func (e *errReload) Error() string { return "reload" }
 func (d *Daemon) Run(ctx context.Context) error {
 	d.start = time.Now()
 	cfg := d.Config()
+	// Realtime first: every later start-up step already runs on time.
+	startRT := cfg.RealtimePriority
+	stopRT := d.startRealtime(startRT)
+	defer stopRT()
 	// Say at once which capability is missing, not at the first takeover.
 	have, err := effectiveCaps()
 	if err != nil {
@@ -176,6 +180,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.hooks.SetConfig(notifyConfig(cfg))
 		if cfg.MetricsListen != prevMetrics {
 			d.log.Warn("metrics_listen changes take effect at the next start", "metrics_listen", cfg.MetricsListen)
+		}
+		if cfg.RealtimePriority != startRT {
+			d.log.Warn("realtime_priority changes take effect at the next start", "realtime_priority", cfg.RealtimePriority)
 		}
 		d.log.Info("config reloaded; core restarted", "config", cfg.File, "kept_vips", len(inherited))
 	}

@@ -74,10 +74,14 @@ func labConfig(t *testing.T, dir string, l *lab.Lab, self, peer string, prio map
 	if _, err := os.Stat(key); err != nil {
 		os.WriteFile(key, []byte("1 00112233445566778899aabbccddeeff send\n"), 0o600)
 	}
+	// realtime_priority = 0: these daemons run inside the test binary,
+	// which keeps the normal policy; TestPrivilegedRealtime and the e2e
+	// tests (real failoverd processes) cover SCHED_RR.
 	text := fmt.Sprintf(`cluster = "lab"
 node = %q
 key_file = %q
 control_socket = %q
+realtime_priority = 0
 
 [[peer]]
 name = %q

@@ -100,6 +100,17 @@
 // JournalHandler and UnderJournal give failoverd a log the journal reads
 // ("<N>" priority prefixes, no time stamp of its own).
 //
+// # Scheduling
+//
+// Before anything else, Run puts every thread of the process on SCHED_RR at
+// realtime_priority (0: the normal scheduler), with reset-on-fork so that
+// checks and hooks start at the normal policy; a goroutine owned by Run sets
+// the threads the Go runtime starts later, once a second. A process already
+// realtime (systemd's CPUSchedulingPolicy) is kept as it is. When the kernel
+// refuses (no CAP_SYS_NICE, a user namespace, a seccomp filter) Run logs one
+// warning and carries on. A changed realtime_priority applies at the next
+// start.
+//
 // # Concurrency and platforms
 //
 // A Daemon is run once; its API handlers reach the core only through the

@@ -3,8 +3,11 @@ package main
 import (
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/failover-ha/failover/daemon/config"
 )
 
 // TestUnitFile checks failoverd.service: the directives issue 16 asks for
@@ -51,13 +54,18 @@ func TestUnitFile(t *testing.T) {
 		"ExecStart":               "/usr/sbin/failoverd --config /etc/failover/failover.toml",
 		"ExecReload":              "/bin/kill -HUP $MAINPID",
 		"WantedBy":                "multi-user.target",
+		// The manager sets SCHED_RR before the exec; the daemon keeps it.
+		"CPUSchedulingPolicy":   "rr",
+		"CPUSchedulingPriority": strconv.Itoa(config.Default().RealtimePriority),
+		"RestrictRealtime":      "yes",
 	}
 	for k, v := range want {
 		if len(got[k]) != 1 || got[k][0] != v {
 			t.Errorf("%s = %q, want %q", k, got[k], v)
 		}
 	}
-	for _, k := range []string{"ProtectKernelTunables", "PrivateDevices", "PrivateNetwork", "User", "DynamicUser"} {
+	for _, k := range []string{"ProtectKernelTunables", "PrivateDevices", "PrivateNetwork", "User", "DynamicUser",
+		"CPUSchedulingResetOnFork"} {
 		if _, ok := got[k]; ok {
 			t.Errorf("%s is set: it breaks the daemon (see the unit's comments)", k)
 		}

@@ -40,6 +40,10 @@ type Config struct {
 	NotifyFIFO    string        // a FIFO to write one line per change to ("" = none)
 	NotifyTimeout time.Duration // a hook still running after this is killed
 	MetricsListen string        // TCP "addr:port" of /metrics, / and /status.json ("" = off)
+	// RealtimePriority is the SCHED_RR priority (1..99) failoverd runs its
+	// threads at; 0 keeps the normal scheduler. This host's own: not in the
+	// Fingerprint.
+	RealtimePriority int
 }
 
 // Timers are the failure detector and state machine timings.
@@ -113,6 +117,13 @@ func Default() Config {
 		NotifyTimeout: 10 * time.Second,
 		// Off: nothing listens unless asked (the example binds loopback).
 		MetricsListen: "",
+		// SCHED_RR 10, as corosync and Heartbeat run: on a host whose CPUs
+		// are saturated a normal task may wait 100ms-1s for a CPU, longer
+		// than deadtime, and the peer declares it dead. 10 is above every
+		// normal task and below the kernel's own realtime threads
+		// (migration, watchdog: 99) and the usual threaded IRQs (50), so
+		// failoverd never starves the kernel or the NICs it needs.
+		RealtimePriority: 10,
 		// The lan preset's timers, each with its reason in presets.go.
 		Timers: presetOrDefault(DefaultPreset).Timers,
 		Preset: DefaultPreset,

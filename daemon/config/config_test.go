@@ -1,9 +1,11 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +141,12 @@ priority`, []string{`f.toml:16: service[0].interface: "eth1" is not the interfac
 			[]string{`f.toml:3: insecure_no_auth: want true or false, got a string`}},
 		{"type error: table", `node = "n1"`, "node = \"n1\"\ntimers = 5",
 			[]string{`f.toml:3: timers: want a table, got a number`}},
+		{"realtime_priority too high", "insecure_no_auth = true\n", "insecure_no_auth = true\nrealtime_priority = 100\n",
+			[]string{`f.toml:4: realtime_priority: 100 is out of range 0..99`}},
+		{"realtime_priority negative", "insecure_no_auth = true\n", "insecure_no_auth = true\nrealtime_priority = -1\n",
+			[]string{`f.toml:4: realtime_priority: -1 is out of range 0..99`}},
+		{"realtime_priority typo", "insecure_no_auth = true\n", "insecure_no_auth = true\nrealtime_prority = 5\n",
+			[]string{`f.toml:4: realtime_prority: unknown key (did you mean "realtime_priority"?)`}},
 		{"syntax error", `node = "n1"`, `node = "n1`,
 			[]string{`f.toml:2: `}},
 		{"several at once", `vip = "198.18.1.100/24"`, "vip = \"nope\"\nlable = \"x\"\nfailback_delay = \"soon\"",
@@ -309,4 +317,61 @@ func withLevel(t *testing.T, level string) *Config {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestRealtimePriority: realtime_priority defaults to Default's, takes 0
+// (off) and 1..99, and is this host's own: it does not change the
+// fingerprint peers compare.
+func TestRealtimePriority(t *testing.T) {
+	def, err := Parse("f.toml", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := def.RealtimePriority, Default().RealtimePriority; got != want || want != 10 {
+		t.Errorf("realtime_priority not given: %d, want Default's %d (10)", got, want)
+	}
+	for _, v := range []int{0, 1, 10, 99} {
+		text := strings.Replace(base, "insecure_no_auth = true\n", fmt.Sprintf("insecure_no_auth = true\nrealtime_priority = %d\n", v), 1)
+		c, err := Parse("f.toml", []byte(text))
+		if err != nil {
+			t.Fatalf("realtime_priority = %d: %v", v, err)
+		}
+		if c.RealtimePriority != v {
+			t.Errorf("realtime_priority = %d parsed as %d", v, c.RealtimePriority)
+		}
+		if c.Fingerprint() != def.Fingerprint() {
+			t.Errorf("realtime_priority = %d changed the fingerprint", v)
+		}
+	}
+}
+
+// TestExampleDocumentsRealtimePriority: the example's commented
+// realtime_priority line shows Default's value, and uncommented it parses
+// to that value.
+func TestExampleDocumentsRealtimePriority(t *testing.T) {
+	b, err := os.ReadFile("../../failover.toml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Default().RealtimePriority
+	want := fmt.Sprintf("# realtime_priority = %d ", d)
+	var line string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, want) {
+			line = l
+		}
+	}
+	if line == "" {
+		t.Fatalf("failover.toml.example lacks a line starting %q", want)
+	}
+	if !strings.Contains(line, fmt.Sprintf("# default %d.", d)) {
+		t.Errorf("example line does not say the default %d:\n%s", d, line)
+	}
+	c, err := Parse("example", bytes.Replace(b, []byte(line), []byte(strings.TrimPrefix(line, "# ")), 1))
+	if err != nil {
+		t.Fatalf("uncommented: %v", err)
+	}
+	if c.RealtimePriority != d {
+		t.Errorf("uncommented realtime_priority parsed as %d, want %d", c.RealtimePriority, d)
+	}
 }

@@ -17,8 +17,8 @@
 // host address, the service NIC carries a UDP path, a [[service.check]] has
 // a known kind and the target or command it needs, and the weights of a
 // service's checks cannot make this node's priority negative). Checks,
-// notify hooks and metrics_listen are this node's own: they are not in the
-// Fingerprint peers compare. CheckKeyFile checks the key file a config names.
+// notify hooks, metrics_listen and realtime_priority are this node's own:
+// they are not in the Fingerprint peers compare. CheckKeyFile checks the key file a config names.
 //
 // Core turns a Config into the quorum.Config the core runs on; SendInterval
 // and PathDeadtime give a path's own timing (a serial line may be stretched

@@ -74,6 +74,8 @@ type rawConfig struct {
 	NotifyFIFO     string       `toml:"notify_fifo"`
 	NotifyTimeout  *string      `toml:"notify_timeout"`
 	MetricsListen  string       `toml:"metrics_listen"`
+	// RealtimePriority is a pointer: 0 (off) differs from not given.
+	RealtimePriority *int `toml:"realtime_priority"`
 }
 
 type rawTimers struct {
@@ -401,7 +403,7 @@ var timerKeys = []string{"preset", "interval", "deadtime", "adaptive_floor", "st
 
 var knownKeys = []string{
 	"cluster", "node", "key_file", "insecure_no_auth", "control_socket", "status_listen", "log_format", "log_level",
-	"timers", "preset", "interval", "deadtime", "adaptive_floor", "startup", "indoubt_hold", "damping", "flap_limit", "carrier_settle",
+	"realtime_priority", "timers", "preset", "interval", "deadtime", "adaptive_floor", "startup", "indoubt_hold", "damping", "flap_limit", "carrier_settle",
 	"peer", "path", "service", "name", "kind", "interface", "port", "multicast", "unicast", "peers", "device", "baud",
 	"vip", "label", "priority", "failback", "failback_delay", "lifetime", "announce_count", "announce_interval",
 	"announce_refresh", "probe_window",
@@ -539,6 +541,9 @@ func (p *parser) build(r *rawConfig) *Config {
 	}
 	c.Notify, c.NotifyFIFO, c.MetricsListen = r.Notify, r.NotifyFIFO, r.MetricsListen
 	p.duration("notify_timeout", r.NotifyTimeout, &c.NotifyTimeout)
+	if r.RealtimePriority != nil {
+		c.RealtimePriority = *r.RealtimePriority
+	}
 	c.SNMP = p.snmp(&r.SNMP, c.Node)
 	return &c
 }

@@ -60,6 +60,9 @@ func (p *parser) validate(c *Config) {
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		p.problem("log_level", "%q: want debug, info, warn or error", c.LogLevel)
 	}
+	if c.RealtimePriority < 0 || c.RealtimePriority > 99 {
+		p.problem("realtime_priority", "%d is out of range 0..99: 0 keeps the normal scheduler, 1..99 is the SCHED_RR priority (default 10; keep it below the kernel's IRQ threads at 50)", c.RealtimePriority)
+	}
 
 	t := c.Timers
 	if t.Interval <= 0 {
