@@ -282,13 +282,15 @@ func (s *session) do(now time.Time, acts []quorum.Action) {
 			if rt := s.svcs[a.Service]; rt != nil {
 				v = rt.cfg.VIP
 			}
-			s.log.Info("service state", "service", a.Service, "vip", v, "from", a.From.String(), "to", a.To.String(), "reason", a.Reason)
+			// Stamped with the time of the step that decided it: an
+			// AddVIP before it in the same step is logged first.
+			s.logAt(now, slog.LevelInfo, "service state", "service", a.Service, "vip", v, "from", a.From.String(), "to", a.To.String(), "reason", a.Reason)
 		case quorum.PeerChanged:
 			lvl := slog.LevelInfo
 			if a.To == quorum.PeerDead {
 				lvl = slog.LevelWarn
 			}
-			s.log.Log(s.ctx, lvl, "peer state", "peer", a.Peer, "from", a.From.String(), "to", a.To.String(), "reason", a.Reason)
+			s.logAt(now, lvl, "peer state", "peer", a.Peer, "from", a.From.String(), "to", a.To.String(), "reason", a.Reason)
 		case quorum.PathChanged:
 			s.logPath(now, a)
 		case quorum.Alarm:

@@ -58,6 +58,16 @@ type Options struct {
 	// Startup is how long a daemon listens before claiming an unannounced
 	// service; failoverd's default (3 x deadtime) when zero.
 	Startup time.Duration
+	// TimerKeys are more keys of the generated [timers] table
+	// ("adaptive_floor": "50ms", "preset": "lan", "flap_limit": "3"),
+	// written in key order; a key given here wins over Interval, Deadtime
+	// or Startup. A value that reads as a TOML integer or boolean is
+	// written bare, anything else as a string. CheckConfig reports a key or
+	// value failoverd would refuse.
+	TimerKeys map[string]string
+	// LogJSON runs the daemons with log_format = "json" (the bench reads
+	// the stages of a takeover from their logs).
+	LogJSON bool
 	// Logf narrates what the rig does (nil: silent).
 	Logf func(format string, args ...any)
 	// DaemonLog, when set, also receives every daemon's log lines, each
