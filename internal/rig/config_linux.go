@@ -7,8 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/failover-ha/failover/daemon/config"
 )
 
 // Multicast groups of the lab's heartbeat paths (one per NIC).
@@ -37,22 +35,8 @@ func (r *Rig) Config(host string) string {
 // value is refused before any rack is built. The error names the key and
 // what is wrong with it.
 func CheckConfig(opts Options) error {
-	if err := opts.defaults(); err != nil {
-		return err
-	}
-	host := HostName(1)
-	serial := map[string]string{}
-	if !opts.NoSerial && opts.Hosts > 1 {
-		serial[HostName(2)] = "/dev/serial/by-id/lab-placeholder"
-	}
-	text := configText(&opts, host, "/run/failover-lab/cluster.key", "/run/failover-lab/"+host+".sock", serial)
-	if opts.ConfigHook != nil {
-		text = opts.ConfigHook(host, text)
-	}
-	if _, err := config.Parse("generated config of "+host, []byte(text)); err != nil {
-		return fmt.Errorf("rig: %w", err)
-	}
-	return nil
+	_, err := parseGenerated(opts)
+	return err
 }
 
 // configText is the config of host; serial maps a peer to the device of
