@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/failover-ha/failover/daemon/config"
 	"github.com/failover-ha/failover/internal/rig"
 )
 
@@ -107,10 +108,52 @@ func (r *runner) parseBench(c *command, args []string) (*benchFlags, error) {
 		o.Rig.TimerKeys[t.key] = v
 	}
 	if err := o.Check(); err != nil {
-		msg := strings.TrimPrefix(err.Error(), rig.ErrBenchOptions.Error()+": ")
-		return nil, usageErrorf("%s: the timer flags make a config failoverd refuses (flag --x sets key timers.x):\n%s", name, msg)
+		return nil, usageErrorf("%s: %s", name, timerRefusal(err, set, timers))
 	}
 	return bf, nil
+}
+
+// timerRefusal says which timer flag made the config failoverd refuses:
+// one line per problem, naming the flag (or the default to override) and
+// the key.
+func timerRefusal(err error, set map[string]bool, values map[string]*string) string {
+	var lines []string
+	for _, p := range problemsIn(err) {
+		key := strings.TrimPrefix(p.Key, "timers.")
+		who := p.Key
+		for _, t := range benchTimerFlags() {
+			if t.key != key {
+				continue
+			}
+			if set[t.flag] {
+				who = fmt.Sprintf("--%s %s (%s)", t.flag, *values[t.flag], p.Key)
+			} else {
+				who = fmt.Sprintf("%s (failoverd's default; set it with --%s)", p.Key, t.flag)
+			}
+		}
+		lines = append(lines, who+": "+p.What)
+	}
+	if len(lines) == 0 {
+		return strings.TrimPrefix(err.Error(), rig.ErrBenchOptions.Error()+": ")
+	}
+	return "the timers are refused by failoverd's config check: " + strings.Join(lines, "; ")
+}
+
+// problemsIn are the *config.Problem values anywhere in err's tree.
+func problemsIn(err error) []*config.Problem {
+	if p, ok := err.(*config.Problem); ok {
+		return []*config.Problem{p}
+	}
+	var out []*config.Problem
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			out = append(out, problemsIn(e)...)
+		}
+	case interface{ Unwrap() error }:
+		out = problemsIn(u.Unwrap())
+	}
+	return out
 }
 
 func labBench(ctx context.Context, r *runner, c *command, args []string) error {
