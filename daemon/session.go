@@ -270,8 +270,11 @@ func (s *session) do(now time.Time, acts []quorum.Action) {
 			s.probe(a.Service)
 		case quorum.Send:
 			c := transport.Control{Op: transport.ControlOp(a.Control.Op), Service: a.Control.Service, Target: a.Control.Target, Ref: a.Control.Ref}
+			sent := time.Now()
 			s.sendAll(transport.KindControl, &c)
-			s.log.Info("control sent", "op", a.Control.Op.String(), "service", c.Service, "target", c.Target, "paths", s.openCount())
+			// Stamped when the send began: the peer may act on it before
+			// this line is written.
+			s.logAt(sent, slog.LevelInfo, "control sent", "op", a.Control.Op.String(), "service", c.Service, "target", c.Target, "paths", s.openCount())
 			if s.shutdown && c.Op == transport.OpRelease {
 				s.releasedAt = now
 			}
