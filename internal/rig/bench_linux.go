@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -98,7 +99,7 @@ type BenchResult struct {
 	CPUs       int               `json:"cpus"`
 	Kernel     string            `json:"kernel"`
 	Go         string            `json:"go"`
-	GOMAXPROCS string            `json:"gomaxprocs"` // the daemons' GOMAXPROCS ("" = unset)
+	GOMAXPROCS int               `json:"gomaxprocs"` // the daemons' GOMAXPROCS (0: unset, failoverd's default)
 	Serial     bool              `json:"serial"`
 	Timers     map[string]string `json:"timers"`     // the daemons' effective timers, and every TimerKeys key given
 	LoadStart  string            `json:"load_start"` // /proc/loadavg when the cluster had settled
@@ -375,7 +376,7 @@ func RunBench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 	}
 	for _, e := range ro.Env {
 		if v, ok := strings.CutPrefix(e, "GOMAXPROCS="); ok {
-			res.GOMAXPROCS = v
+			res.GOMAXPROCS, _ = strconv.Atoi(v)
 		}
 	}
 	rg, err := New(ctx, ro)
@@ -597,27 +598,6 @@ func (s *ScenarioResult) summarize() {
 			s.Stages = append(s.Stages, StageDist{Stage: st, Dist: Summarize(v)})
 		}
 	}
-}
-
-// parseGenerated parses h1's config as New would generate it from o.
-func parseGenerated(o Options) (*config.Config, error) {
-	if err := o.defaults(); err != nil {
-		return nil, err
-	}
-	host := HostName(1)
-	serial := map[string]string{}
-	if !o.NoSerial && o.Hosts > 1 {
-		serial[HostName(2)] = "/dev/serial/by-id/lab-placeholder"
-	}
-	text := configText(&o, host, "/run/failover-lab/cluster.key", "/run/failover-lab/"+host+".sock", serial)
-	if o.ConfigHook != nil {
-		text = o.ConfigHook(host, text)
-	}
-	cfg, err := config.Parse("generated config of "+host, []byte(text))
-	if err != nil {
-		return nil, fmt.Errorf("rig: %w", err)
-	}
-	return cfg, nil
 }
 
 // timersOf lists the effective timers of cfg and the extra keys given.

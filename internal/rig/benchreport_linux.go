@@ -98,8 +98,8 @@ func (r *BenchResult) setup() string {
 		paths += " and a serial null-modem (pty relay)"
 	}
 	procs := "GOMAXPROCS unset"
-	if r.GOMAXPROCS != "" {
-		procs = "GOMAXPROCS=" + r.GOMAXPROCS
+	if r.GOMAXPROCS > 0 {
+		procs = fmt.Sprintf("GOMAXPROCS=%d", r.GOMAXPROCS)
 	}
 	var timers []string
 	for _, k := range slices.Sorted(maps.Keys(r.Timers)) {

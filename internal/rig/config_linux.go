@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/failover-ha/failover/daemon/config"
 )
 
 // Multicast groups of the lab's heartbeat paths (one per NIC).
@@ -37,6 +39,27 @@ func (r *Rig) Config(host string) string {
 func CheckConfig(opts Options) error {
 	_, err := parseGenerated(opts)
 	return err
+}
+
+// parseGenerated parses h1's config as New would generate it from o.
+func parseGenerated(o Options) (*config.Config, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	host := HostName(1)
+	serial := map[string]string{}
+	if !o.NoSerial && o.Hosts > 1 {
+		serial[HostName(2)] = "/dev/serial/by-id/lab-placeholder"
+	}
+	text := configText(&o, host, "/run/failover-lab/cluster.key", "/run/failover-lab/"+host+".sock", serial)
+	if o.ConfigHook != nil {
+		text = o.ConfigHook(host, text)
+	}
+	cfg, err := config.Parse("generated config of "+host, []byte(text))
+	if err != nil {
+		return nil, fmt.Errorf("rig: %w", err)
+	}
+	return cfg, nil
 }
 
 // configText is the config of host; serial maps a peer to the device of

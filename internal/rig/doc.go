@@ -5,9 +5,18 @@
 // answered. The failover lab commands, the demo and the end-to-end tests are
 // built on it.
 //
-// A Rig is safe for concurrent use. Close stops every process it started
-// and removes the rack and its files; it is idempotent.
+// RunBench is the measuring side ("failover lab bench"): it runs fault
+// scenarios (BenchScenarios) on a two-host cluster, measures the outage the
+// client saw and the stages of each takeover (Stages) from the daemons' JSON
+// logs and the probes, and summarises the runs with nearest-rank
+// percentiles (Summarize). A run that could not be measured is recorded with
+// its reason and never counted as a number.
 //
-// Probe and Prober are portable (they only need a UDP socket); everything
-// that builds a rack is Linux only.
+// A Rig is safe for concurrent use. Close stops every process it started
+// and removes the rack and its files; it is idempotent. RunBench builds and
+// closes its own Rig.
+//
+// Probe, Prober, Dist, Summarize, the log parser (ParseLog, Mark,
+// FindStages) and the scenario names are portable (the probes only need a
+// UDP socket); everything that builds a rack is Linux only.
 package rig
