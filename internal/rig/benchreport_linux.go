@@ -50,7 +50,7 @@ func (r *BenchResult) outageTable() *table {
 	for _, s := range r.Scenarios {
 		row := []string{s.Name, fmt.Sprint(len(s.Runs)), fmt.Sprint(s.Measured)}
 		if s.Measured == 0 {
-			row = append(row, notMeasured(s), "", "", "", "")
+			row = append(row, "not measured", "-", "-", "-", "-") // the reasons follow the table
 		} else {
 			d := s.Outage
 			row = append(row, fmtMs(d.Min), fmtMs(d.P50), fmtMs(d.P90), fmtMs(d.P99), fmtMs(d.Max))
@@ -69,16 +69,6 @@ func stageTable(s *ScenarioResult) *table {
 		}
 	}
 	return t
-}
-
-// notMeasured is the reason of the first unmeasured run.
-func notMeasured(s ScenarioResult) string {
-	for _, r := range s.Runs {
-		if !r.Measured {
-			return fmt.Sprintf("not measured (run %d: %s)", r.Run, r.Reason)
-		}
-	}
-	return "not measured (no run)"
 }
 
 // unmeasured lists the runs that were not measured, one line each.
