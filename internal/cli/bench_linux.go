@@ -189,7 +189,7 @@ func labBench(ctx context.Context, r *runner, c *command, args []string) error {
 		return err
 	}
 	if err != nil {
-		narrate("stopped: %v (printing what was measured)", err)
+		narrate("stopped early: the results below are what was measured until then")
 	}
 	if r.json {
 		if perr := r.printJSON(res); perr != nil {

@@ -511,12 +511,16 @@ func (b *bench) wait(ctx context.Context, what string, check func(ctx context.Co
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	next := t0.Add(2 * time.Second)
+	detail := "not checked yet"
 	for {
 		cctx, ccancel := context.WithTimeout(ctx, time.Second)
-		done, detail := check(cctx)
+		done, d := check(cctx)
 		ccancel()
 		if done {
 			return nil
+		}
+		if ctx.Err() == nil || detail == "not checked yet" {
+			detail = d // a check cut short by the deadline saw nothing
 		}
 		if now := time.Now(); now.After(next) {
 			next = now.Add(2 * time.Second)
