@@ -141,9 +141,10 @@ and measure the reclaim; status. Each step prints PASS or FAIL; every wait is
 bounded. Exits 0 only if every step held.`,
 	"bench": `Measures failover on a fresh two-host rack (h1 priority 2, h2 priority
 1, VIP 198.18.1.100 on eth0) with real failoverd processes. A client probes the
-VIP over UDP every 10 ms; each run injects one fault and measures the outage
-the client saw (the longest stretch without an answer, minus one probe
-interval) and the stages of the takeover, each from the fault: detection,
+VIP over UDP every 10 ms and pings it (ICMP echo) every 10 ms; each run injects
+one fault and measures the outage the client saw (the longest stretch without
+an answer, minus one probe interval; UDP and ICMP separately) and the stages
+of the takeover, each from the fault: detection,
 decision (the new owner's core moves to up), address added, first
 announcement (gratuitous ARP) and client convergence (its first answer from
 the new owner), read from the daemons' JSON logs and the probes.

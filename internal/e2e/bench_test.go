@@ -37,6 +37,7 @@ type benchJSON struct {
 			Measured bool               `json:"measured"`
 			Reason   string             `json:"reason"`
 			Outage   *float64           `json:"outage_ms"`
+			ICMP     *float64           `json:"outage_icmp_ms"`
 			Stages   map[string]float64 `json:"stages_ms"`
 			Missing  []string           `json:"missing_stages"`
 		} `json:"runs"`
@@ -94,6 +95,9 @@ func TestPrivilegedLabBench(t *testing.T) {
 		}
 		if r.Outage == nil || *r.Outage < 0 {
 			t.Errorf("%s: outage %v, want a number of ms", s.Name, r.Outage)
+		}
+		if r.ICMP == nil || *r.ICMP < 0 {
+			t.Errorf("%s: ICMP outage %v, want a number of ms", s.Name, r.ICMP)
 		}
 		if s.Outage.N != 1 || s.Outage.P50 == nil || s.Outage.Min == nil || s.Outage.Max == nil || *s.Outage.P50 != *r.Outage {
 			t.Errorf("%s: outage distribution %+v does not hold the run's %v", s.Name, s.Outage, r.Outage)

@@ -120,8 +120,11 @@ type ScenarioResult struct {
 	// in its Reason and is left out of every Dist.
 	Measured   int `json:"measured"`
 	Unmeasured int `json:"unmeasured"`
-	// Outage is the client-observed outage of the measured runs.
-	Outage Dist `json:"outage"`
+	// Outage is the client-observed outage of the measured runs (UDP
+	// probes); OutageICMP the same seen by ICMP echo, over the runs in
+	// which the new owner answered a ping.
+	Outage     Dist `json:"outage"`
+	OutageICMP Dist `json:"outage_icmp"`
 	// Stages are the offsets from t0 of each stage found in the measured
 	// runs, in stage order; a stage found in no run is left out.
 	Stages []StageDist `json:"stages"`
@@ -158,6 +161,11 @@ type RunResult struct {
 	Outage        time.Duration
 	Lost          int
 	Before, After string
+	// ICMP is true when a ping to the VIP was answered after t0;
+	// OutageICMP is then the longest gap between echo replies, measured
+	// the same way.
+	ICMP       bool
+	OutageICMP time.Duration
 	// Stages are the offsets from t0 of the stages found; Missing names
 	// the logged stages whose line was not found.
 	Stages  map[string]time.Duration
@@ -171,6 +179,7 @@ func (r RunResult) MarshalJSON() ([]byte, error) {
 		Measured bool               `json:"measured"`
 		Reason   string             `json:"reason,omitempty"`
 		Outage   *float64           `json:"outage_ms,omitempty"`
+		ICMP     *float64           `json:"outage_icmp_ms,omitempty"`
 		Lost     *int               `json:"lost,omitempty"`
 		Before   string             `json:"answered_before,omitempty"`
 		After    string             `json:"answered_after,omitempty"`
@@ -180,6 +189,10 @@ func (r RunResult) MarshalJSON() ([]byte, error) {
 	if r.Measured {
 		ms, lost := Ms(r.Outage), r.Lost
 		j.Outage, j.Lost, j.Before, j.After, j.Missing = &ms, &lost, r.Before, r.After, r.Missing
+		if r.ICMP {
+			icmp := Ms(r.OutageICMP)
+			j.ICMP = &icmp
+		}
 		j.Stages = map[string]float64{}
 		for st, d := range r.Stages {
 			j.Stages[st] = Ms(d)
@@ -362,7 +375,7 @@ func RunBench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 		say = func(string, ...any) {}
 	}
 	ro := o.Rig
-	ro.Hosts, ro.LogJSON = 2, true
+	ro.Hosts, ro.LogJSON, ro.ICMP = 2, true, true
 	cfg, err := parseGenerated(ro)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBenchOptions, err)
@@ -450,12 +463,20 @@ func (b *bench) run(ctx context.Context, sc benchScenario, n int) (RunResult, er
 	} else if err := b.wait(ctx, "web settled on "+sc.to, sc.done(t0)); err != nil {
 		rr.Reason = "answered by " + sc.to + " but the cluster did not settle: " + err.Error()
 	} else {
+		pi := rg.Pinger(benchSvc)
+		pinged := pi != nil && b.wait(ctx, "an echo reply from the VIP after the takeover", func(context.Context) (bool, string) {
+			_, ok := pi.FirstFrom(pi.Target().String(), first.At)
+			return ok, "no echo reply since the client's first answer from " + sc.to
+		}) == nil
 		end := time.Now()
 		out := pr.Outage(t0, end)
 		rr.Measured = true
 		rr.Outage, rr.Lost, rr.Before, rr.After = out.Longest, out.Lost, out.Before, out.After
 		rr.Stages, rr.Missing = b.stages(sc, t0)
 		rr.Stages[StageClient] = first.At.Sub(t0)
+		if pinged {
+			rr.ICMP, rr.OutageICMP = true, pi.Outage(t0, end).Longest
+		}
 	}
 	if ctx.Err() != nil {
 		return rr, ctx.Err()
@@ -565,6 +586,11 @@ func (r RunResult) Summary() string {
 		fmt.Fprintf(&b, ", %s -> %s", orNone(r.Before), orNone(r.After))
 	}
 	b.WriteString(")")
+	if r.ICMP {
+		fmt.Fprintf(&b, ", ICMP %s", fmtMs(r.OutageICMP))
+	} else {
+		b.WriteString(", ICMP not measured (no echo reply after the takeover)")
+	}
 	for _, st := range Stages() {
 		if d, ok := r.Stages[st]; ok {
 			fmt.Fprintf(&b, "; %s %s", st, fmtMs(d))
@@ -581,7 +607,7 @@ func fmtMs(d time.Duration) string { return fmt.Sprintf("%.1f ms", Ms(d)) }
 
 // summarize fills the counts and distributions from the runs.
 func (s *ScenarioResult) summarize() {
-	var outages []time.Duration
+	var outages, pings []time.Duration
 	stages := map[string][]time.Duration{}
 	s.Measured, s.Unmeasured = 0, 0
 	for _, r := range s.Runs {
@@ -591,11 +617,14 @@ func (s *ScenarioResult) summarize() {
 		}
 		s.Measured++
 		outages = append(outages, r.Outage)
+		if r.ICMP {
+			pings = append(pings, r.OutageICMP)
+		}
 		for st, d := range r.Stages {
 			stages[st] = append(stages[st], d)
 		}
 	}
-	s.Outage = Summarize(outages)
+	s.Outage, s.OutageICMP = Summarize(outages), Summarize(pings)
 	s.Stages = nil
 	for _, st := range Stages() {
 		if v := stages[st]; len(v) > 0 {

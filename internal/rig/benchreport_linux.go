@@ -43,16 +43,20 @@ func (t *table) markdown(b *strings.Builder) {
 }
 
 // outageTable has one row per scenario: runs, measured, min .. max of the
-// outage; a scenario with no measured run says why instead of numbers.
-func (r *BenchResult) outageTable() *table {
+// outage (icmp: as seen by ping); a scenario with no measured run says so
+// instead of numbers.
+func (r *BenchResult) outageTable(icmp bool) *table {
 	t := &table{head: []string{"scenario", "runs", "measured", "min", "p50", "p90", "p99", "max"},
 		right: []bool{false, true, true, true, true, true, true, true}}
 	for _, s := range r.Scenarios {
-		row := []string{s.Name, fmt.Sprint(len(s.Runs)), fmt.Sprint(s.Measured)}
-		if s.Measured == 0 {
+		d := s.Outage
+		if icmp {
+			d = s.OutageICMP
+		}
+		row := []string{s.Name, fmt.Sprint(len(s.Runs)), fmt.Sprint(d.N)}
+		if d.N == 0 {
 			row = append(row, "not measured", "-", "-", "-", "-") // the reasons follow the table
 		} else {
-			d := s.Outage
 			row = append(row, fmtMs(d.Min), fmtMs(d.P50), fmtMs(d.P90), fmtMs(d.P99), fmtMs(d.Max))
 		}
 		t.add(row...)
@@ -114,7 +118,9 @@ func (r *BenchResult) Text() string {
 		return b.String()
 	}
 	fmt.Fprintf(&b, "\nclient-observed outage (a UDP probe every %s; longest gap minus one probe interval):\n", ProbeInterval)
-	r.outageTable().text(&b, "")
+	r.outageTable(false).text(&b, "")
+	fmt.Fprintf(&b, "\nthe same seen by ICMP echo (a ping every %s):\n", ProbeInterval)
+	r.outageTable(true).text(&b, "")
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
 		fmt.Fprintf(&b, "\n%s: %s\n  detection: %s\n", s.Name, s.What, s.Detection)
@@ -141,8 +147,11 @@ func (r *BenchResult) Markdown(command string) string {
 		fmt.Fprintf(&b, "- Client: a UDP probe to the VIP every %s from 198.18.1.250; each host answers with its name.\n"+
 			"  Outage = the longest stretch between two answered probes after the fault, minus one probe\n"+
 			"  interval (0 ms: no probe lost). Stages are times from the fault, from the daemons' JSON logs\n"+
-			"  and the client's first answer from the new owner.\n\n", ProbeInterval)
-		r.outageTable().markdown(&b)
+			"  and the client's first answer from the new owner. The client also pings the VIP every %s;\n"+
+			"  the second table is the outage seen by ICMP echo.\n\n", ProbeInterval, ProbeInterval)
+		r.outageTable(false).markdown(&b)
+		b.WriteString("\n")
+		r.outageTable(true).markdown(&b)
 		for i := range r.Scenarios {
 			s := &r.Scenarios[i]
 			fmt.Fprintf(&b, "\n### %s\n\n%s. Detection: `%s`.\n\n", s.Name, s.What, s.Detection)
