@@ -27,6 +27,7 @@ func benchTimerFlags() []benchTimerFlag {
 		{"adaptive-floor", "adaptive_floor", "adaptive detector `floor` (0: fixed deadtime)"},
 		{"indoubt-hold", "indoubt_hold", "`wait` in indoubt before claiming"},
 		{"startup", "startup", "how `long` a starting daemon listens before claiming"},
+	{"damping", "damping", "flap `hold` (0s: off; repeated power pulls count as flaps)"},
 		{"preset", "preset", "timers preset `name` (if this failoverd knows presets)"},
 	}
 }
@@ -38,6 +39,7 @@ type benchFlags struct {
 	out       string
 	failoverd string
 	procs     int
+	keep      bool
 }
 
 // parseBench parses and checks the flags of "lab bench"; every refusal is
@@ -56,6 +58,7 @@ func (r *runner) parseBench(c *command, args []string) (*benchFlags, error) {
 	fs.StringVar(&bf.out, "out", "", "also write the results as Markdown to `file`")
 	fs.StringVar(&bf.failoverd, "failoverd", "", "failoverd `binary` to run (default: beside this executable, else built)")
 	fs.DurationVar(&o.Timeout, "timeout", 20*time.Second, "bound of every wait")
+	fs.BoolVar(&bf.keep, "keep-logs", false, "keep the daemons' logs and configs (their directory is named on stderr)")
 	fs.BoolVar(&r.json, "json", r.json, "print the results as JSON")
 	timers := map[string]*string{}
 	for _, t := range benchTimerFlags() {
@@ -168,7 +171,13 @@ func labBench(ctx context.Context, r *runner, c *command, args []string) error {
 	if err != nil {
 		return fmt.Errorf("failover lab bench: %w", err)
 	}
-	defer os.RemoveAll(tmp)
+	defer func() {
+		if bf.keep {
+			fmt.Fprintf(r.env.Stderr, "logs and configs kept in %s\n", filepath.Join(tmp, "rack"))
+			return
+		}
+		os.RemoveAll(tmp)
+	}()
 	quiet := *r // its narration goes to stderr: stdout carries the results
 	quiet.env.Stdout = r.env.Stderr
 	bin, err := quiet.findFailoverd(ctx, bf.failoverd, tmp)

@@ -32,6 +32,7 @@ func TestLabBenchRefusals(t *testing.T) {
 		{[]string{"--adaptive-floor", "10ms"}, []string{"--adaptive-floor 10ms (timers.adaptive_floor)", "between 2 x interval (40ms) and deadtime (100ms)"}},
 		{[]string{"--indoubt-hold", "-1s"}, []string{"--indoubt-hold -1s (timers.indoubt_hold)", "negative"}},
 		{[]string{"--startup", "-5s"}, []string{"--startup -5s (timers.startup)", "negative"}},
+		{[]string{"--damping", "50ms"}, []string{"--damping 50ms (timers.damping)", "at least 2 x deadtime (200ms)"}},
 		{[]string{"--window", "500ms"}, []string{"--window 500ms", "at least 1s"}},
 		{[]string{"--idle", "--window", "0"}, []string{"--idle with --window 0"}},
 		{[]string{"--gomaxprocs", "-1"}, []string{"--gomaxprocs -1"}},

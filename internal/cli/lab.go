@@ -168,9 +168,13 @@ First, unless --window 0, the idle cost of each settled failoverd is sampled
 over --window (CPU ms per second, wake-ups per second, RSS, bytes and frames
 per second per path), with the load average. --idle measures only that.
 
-Timers: --interval, --deadtime, --adaptive-floor, --indoubt-hold, --startup
-and --preset set the [timers] keys of the generated configs; a value
-failoverd would refuse is refused here, before anything is built.
+Timers: --interval, --deadtime, --adaptive-floor, --indoubt-hold, --startup,
+--damping and --preset set the [timers] keys of the generated configs; a value
+failoverd would refuse is refused here, before anything is built. A power pull
+(and the freeze before a reclaim) silences every path, which failoverd's
+damping counts as a flap: from the third within the damping period (10s) on,
+a run first waits until the held-down paths are released, since every run
+starts with every path alive. --damping 0s turns damping off and runs faster.
 
 Progress goes to stderr, the results to stdout: a table, or JSON with --json;
 --out FILE also writes them as Markdown. --gomaxprocs runs the daemons with

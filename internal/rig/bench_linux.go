@@ -206,6 +206,9 @@ type bench struct {
 	o   BenchOptions
 	rg  *Rig
 	say func(format string, args ...any)
+	// damping is the daemons' flap hold: a path held down is released
+	// only after this long without another loss.
+	damping time.Duration
 }
 
 // the service, its usual owner and the backup.
@@ -397,7 +400,7 @@ func RunBench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 		return nil, err
 	}
 	defer rg.Close()
-	b := &bench{o: o, rg: rg, say: say}
+	b := &bench{o: o, rg: rg, say: say, damping: cfg.Timers.Damping}
 	if err := b.wait(ctx, "web up on h1, h2 recover, client answered by h1", rg.Settled(benchSvc, benchMaster, time.Time{})); err != nil {
 		return nil, err
 	}
@@ -441,7 +444,12 @@ func RunBench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 func (b *bench) run(ctx context.Context, sc benchScenario, n int) (RunResult, error) {
 	rr := RunResult{Run: n}
 	rg := b.rg
-	if err := b.wait(ctx, "web on h1 and every path alive", both(rg.Settled(benchSvc, benchMaster, time.Time{}), b.allAlive)); err != nil {
+	// A fault that silences every path (power pull, reclaim) is a flap to
+	// failoverd's damping: from the flap_limit-th within the damping
+	// period on, the paths stay held down until they have been stable
+	// that long, so this wait may take the damping period more.
+	if err := b.waitFor(ctx, b.o.Timeout+b.damping, "web on h1 and every path alive (held-down paths are released after "+b.damping.String()+" without a loss)",
+		both(rg.Settled(benchSvc, benchMaster, time.Time{}), b.allAlive)); err != nil {
 		rr.Reason = "the cluster did not settle before the run: " + err.Error()
 		return rr, err
 	}
@@ -526,8 +534,13 @@ func (b *bench) stages(sc benchScenario, t0 time.Time) (map[string]time.Duration
 // wait polls check every 10ms until it holds, ctx ends or the timeout
 // passes; a wait longer than 2s is narrated every 2s with what check sees.
 func (b *bench) wait(ctx context.Context, what string, check func(ctx context.Context) (bool, string)) error {
+	return b.waitFor(ctx, b.o.Timeout, what, check)
+}
+
+// waitFor is wait with its own bound.
+func (b *bench) waitFor(ctx context.Context, bound time.Duration, what string, check func(ctx context.Context) (bool, string)) error {
 	t0 := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, b.o.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
@@ -545,12 +558,12 @@ func (b *bench) wait(ctx context.Context, what string, check func(ctx context.Co
 		}
 		if now := time.Now(); now.After(next) {
 			next = now.Add(2 * time.Second)
-			b.say("  still waiting for %s (%s of %s): %s", what, now.Sub(t0).Round(time.Second), b.o.Timeout, detail)
+			b.say("  still waiting for %s (%s of %s): %s", what, now.Sub(t0).Round(time.Second), bound, detail)
 		}
 		select {
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("timed out after %s waiting for %s (now: %s)", b.o.Timeout, what, detail)
+				return fmt.Errorf("timed out after %s waiting for %s (now: %s)", bound, what, detail)
 			}
 			return fmt.Errorf("interrupted while waiting for %s: %w", what, ctx.Err())
 		case <-tick.C:
@@ -567,7 +580,13 @@ func (b *bench) allAlive(ctx context.Context) (bool, string) {
 		}
 		for _, p := range st.Peers {
 			if p.State != "alive" {
-				return false, h + " sees " + p.Name + " " + p.State
+				var paths []string
+				for _, pp := range p.Paths {
+					if pp.State != "up" {
+						paths = append(paths, pp.Path+" "+pp.State)
+					}
+				}
+				return false, h + " sees " + p.Name + " " + p.State + " (" + strings.Join(paths, ", ") + ")"
 			}
 		}
 	}
