@@ -27,7 +27,7 @@ func benchTimerFlags() []benchTimerFlag {
 		{"adaptive-floor", "adaptive_floor", "adaptive detector `floor` (0: fixed deadtime)"},
 		{"indoubt-hold", "indoubt_hold", "`wait` in indoubt before claiming"},
 		{"startup", "startup", "how `long` a starting daemon listens before claiming"},
-	{"damping", "damping", "flap `hold` (0s: off; repeated power pulls count as flaps)"},
+		{"damping", "damping", "flap `hold` (0s: off; repeated power pulls count as flaps)"},
 		{"preset", "preset", "timers preset `name` (if this failoverd knows presets)"},
 	}
 }
