@@ -253,8 +253,10 @@ func (b *bench) scenario(name string) benchScenario {
 			return st == "fail", h1 + " " + st
 		})
 	}
+	// Putting the cluster back may wait for paths held down by damping
+	// (see run).
 	home := func(ctx context.Context, since time.Time) error {
-		return b.wait(ctx, svc+" back on "+h1, rg.Settled(svc, h1, since))
+		return b.waitFor(ctx, b.o.Timeout+b.damping, svc+" back on "+h1, rg.Settled(svc, h1, since))
 	}
 	switch name {
 	case ScenarioPowerPull:
