@@ -149,8 +149,9 @@ func (r *BenchResult) Markdown(command string) string {
 			"  interval (0 ms: no probe lost). Stages are times from the fault, from the daemons' JSON logs\n"+
 			"  and the client's first answer from the new owner. The client also pings the VIP every %s;\n"+
 			"  the second table is the outage seen by ICMP echo.\n\n", ProbeInterval, ProbeInterval)
+		b.WriteString("Outage seen by the UDP probes:\n\n")
 		r.outageTable(false).markdown(&b)
-		b.WriteString("\n")
+		b.WriteString("\nOutage seen by ICMP echo:\n\n")
 		r.outageTable(true).markdown(&b)
 		for i := range r.Scenarios {
 			s := &r.Scenarios[i]
