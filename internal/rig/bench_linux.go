@@ -201,6 +201,16 @@ func (r RunResult) MarshalJSON() ([]byte, error) {
 	return json.Marshal(j)
 }
 
+// maxStuck is how many waits for the cluster to settle may time out in a
+// row before RunBench gives up.
+const maxStuck = 3
+
+// timeoutError is a wait that ran out of time: the cluster did not reach
+// the state awaited (it may later).
+type timeoutError struct{ msg string }
+
+func (e *timeoutError) Error() string { return e.msg }
+
 // bench is one RunBench.
 type bench struct {
 	o   BenchOptions
@@ -209,6 +219,8 @@ type bench struct {
 	// damping is the daemons' flap hold: a path held down is released
 	// only after this long without another loss.
 	damping time.Duration
+	// stuck counts the runs in a row that ended in a timed-out wait.
+	stuck int
 }
 
 // the service, its usual owner and the backup.
@@ -334,7 +346,13 @@ func (b *bench) scenario(name string) benchScenario {
 				if err := rg.Lab.Freeze(h1); err != nil {
 					return err
 				}
-				return b.wait(ctx, svc+" on "+h2+" while "+h1+" is frozen", onBackup(t))
+				err := b.wait(ctx, svc+" on "+h2+" while "+h1+" is frozen", onBackup(t))
+				if err != nil {
+					if terr := rg.Lab.Thaw(h1); terr != nil {
+						return fmt.Errorf("%v; then thawing %s: %w", err, h1, terr) // not a timeout: h1 may stay frozen
+					}
+				}
+				return err
 			},
 			fault: func(context.Context) error { return rg.Lab.Thaw(h1) },
 			done:  func(t0 time.Time) func(ctx context.Context) (bool, string) { return rg.Settled(svc, h1, t0) },
@@ -427,9 +445,22 @@ func RunBench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 			rr, runErr = b.run(ctx, sc, i)
 			sr.Runs = append(sr.Runs, rr)
 			say("%s run %d/%d: %s", name, i, o.Runs, rr.Summary())
-			if runErr != nil {
+			var te *timeoutError
+			if runErr == nil || !errors.As(runErr, &te) || ctx.Err() != nil {
+				b.stuck = 0
+				if runErr != nil {
+					break
+				}
+				continue
+			}
+			// The cluster did not settle in time (a loaded machine
+			// flaps): the next run waits again, unless it keeps failing.
+			if b.stuck++; b.stuck >= maxStuck {
+				runErr = fmt.Errorf("%d waits in a row timed out, the last: %w", b.stuck, runErr)
 				break
 			}
+			say("  %v; going on (the bench stops after %d such waits in a row)", runErr, maxStuck)
+			runErr = nil
 		}
 		sr.summarize()
 		res.Scenarios = append(res.Scenarios, sr)
@@ -440,9 +471,10 @@ func RunBench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 	return res, nil
 }
 
-// run is one run of sc: the error is one that leaves the cluster in an
-// unknown state (the bench cannot go on); a run that could not be measured
-// says why in its Reason.
+// run is one run of sc. A run that could not be measured says why in its
+// Reason. The error is one that leaves the cluster in an unknown state: a
+// *timeoutError when it did not settle in time (before the run, or when
+// put back after it), anything else when the bench cannot go on.
 func (b *bench) run(ctx context.Context, sc benchScenario, n int) (RunResult, error) {
 	rr := RunResult{Run: n}
 	rg := b.rg
@@ -565,7 +597,7 @@ func (b *bench) waitFor(ctx context.Context, bound time.Duration, what string, c
 		select {
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("timed out after %s waiting for %s (now: %s)", bound, what, detail)
+				return &timeoutError{fmt.Sprintf("timed out after %s waiting for %s (now: %s)", bound, what, detail)}
 			}
 			return fmt.Errorf("interrupted while waiting for %s: %w", what, ctx.Err())
 		case <-tick.C:
