@@ -493,7 +493,25 @@ func (b *bench) run(ctx context.Context, sc benchScenario, n int) (RunResult, er
 			return rr, err
 		}
 	}
-	pr := rg.Prober(benchSvc)
+	// The client must be answered right now, by UDP and by ping: an
+	// answer from before an earlier outage (the power pull that set up a
+	// reclaim) would otherwise open the gap measured after t0.
+	pr, pi := rg.Prober(benchSvc), rg.Pinger(benchSvc)
+	if err := b.wait(ctx, "the client answered by UDP and ICMP within the last "+(3*ProbeInterval).String(), func(context.Context) (bool, string) {
+		now := time.Now()
+		if a, ok := pr.Last(); !ok || now.Sub(a.At) > 3*ProbeInterval {
+			return false, "no recent UDP answer"
+		}
+		if pi != nil {
+			if a, ok := pi.Last(); !ok || now.Sub(a.At) > 3*ProbeInterval {
+				return false, "no recent echo reply"
+			}
+		}
+		return true, ""
+	}); err != nil {
+		rr.Reason = "the client was not answered before the fault: " + err.Error()
+		return rr, err
+	}
 	t0 := time.Now()
 	if err := sc.fault(ctx); err != nil {
 		rr.Reason = "the fault could not be injected: " + err.Error()
@@ -505,7 +523,6 @@ func (b *bench) run(ctx context.Context, sc benchScenario, n int) (RunResult, er
 	} else if err := b.wait(ctx, "web settled on "+sc.to, sc.done(t0)); err != nil {
 		rr.Reason = "answered by " + sc.to + " but the cluster did not settle: " + err.Error()
 	} else {
-		pi := rg.Pinger(benchSvc)
 		pinged := pi != nil && b.wait(ctx, "an echo reply from the VIP after the takeover", func(context.Context) (bool, string) {
 			_, ok := pi.FirstFrom(pi.Target().String(), first.At)
 			return ok, "no echo reply since the client's first answer from " + sc.to
