@@ -185,12 +185,19 @@ func (s *session) add(now time.Time, name string) {
 	if rt.cfg.AnnounceRefresh > 0 {
 		rt.announce = now.Add(rt.cfg.AnnounceRefresh)
 	}
+	added := time.Now()
 	first := rt.one.Announce(s.ctx)
+	sent := time.Now()
+	// Logged after the first announcement, so that no log write delays
+	// it, each line stamped with the time its step ended: the lab bench
+	// reads the stages of a takeover from these times.
+	s.logAt(added, slog.LevelInfo, "VIP added", "service", name, "vip", rt.cfg.VIP, "interface", rt.cfg.Interface, "took", added.Sub(t0).Round(time.Microsecond))
 	if first != nil {
 		n := rt.ann.fail(first)
 		s.log.Warn("gratuitous ARP failed; sending again", "service", name, "vip", rt.cfg.VIP, "failures", n, "reason", first.Error())
+	} else {
+		s.logAt(sent, slog.LevelInfo, "gratuitous ARP sent", "service", name, "vip", rt.cfg.VIP, "took", sent.Sub(added).Round(time.Microsecond))
 	}
-	s.log.Info("VIP added", "service", name, "vip", rt.cfg.VIP, "interface", rt.cfg.Interface, "took", time.Since(t0).Round(time.Microsecond))
 	s.watchDup(name, rt)
 	switch {
 	case first != nil:
@@ -199,6 +206,17 @@ func (s *session) add(now time.Time, name string) {
 	case rt.cfg.AnnounceCount > 1:
 		s.announceAsync(name, rt, rt.mgr, rt.cfg.AnnounceInterval)
 	}
+}
+
+// logAt logs msg as if it had been logged at t (an earlier moment whose
+// time matters more than the moment of the write).
+func (s *session) logAt(t time.Time, lvl slog.Level, msg string, args ...any) {
+	if !s.log.Enabled(s.ctx, lvl) {
+		return
+	}
+	rec := slog.NewRecord(t, lvl, msg, 0)
+	rec.Add(args...)
+	s.log.Handler().Handle(s.ctx, rec)
 }
 
 // announceAsync runs m.Announce after delay on its own goroutine, and

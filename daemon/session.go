@@ -271,8 +271,11 @@ func (s *session) do(now time.Time, acts []quorum.Action) {
 			s.probe(a.Service)
 		case quorum.Send:
 			c := transport.Control{Op: transport.ControlOp(a.Control.Op), Service: a.Control.Service, Target: a.Control.Target, Ref: a.Control.Ref}
+			sent := time.Now()
 			s.sendAll(transport.KindControl, &c)
-			s.log.Info("control sent", "op", a.Control.Op.String(), "service", c.Service, "target", c.Target, "paths", s.openCount())
+			// Stamped when the send began: the peer may act on it before
+			// this line is written.
+			s.logAt(sent, slog.LevelInfo, "control sent", "op", a.Control.Op.String(), "service", c.Service, "target", c.Target, "paths", s.openCount())
 			if s.shutdown && c.Op == transport.OpRelease {
 				s.releasedAt = now
 			}
@@ -283,13 +286,15 @@ func (s *session) do(now time.Time, acts []quorum.Action) {
 			if rt := s.svcs[a.Service]; rt != nil {
 				v = rt.cfg.VIP
 			}
-			s.log.Info("service state", "service", a.Service, "vip", v, "from", a.From.String(), "to", a.To.String(), "reason", a.Reason)
+			// Stamped with the time of the step that decided it: an
+			// AddVIP before it in the same step is logged first.
+			s.logAt(now, slog.LevelInfo, "service state", "service", a.Service, "vip", v, "from", a.From.String(), "to", a.To.String(), "reason", a.Reason)
 		case quorum.PeerChanged:
 			lvl := slog.LevelInfo
 			if a.To == quorum.PeerDead {
 				lvl = slog.LevelWarn
 			}
-			s.log.Log(s.ctx, lvl, "peer state", "peer", a.Peer, "from", a.From.String(), "to", a.To.String(), "reason", a.Reason)
+			s.logAt(now, lvl, "peer state", "peer", a.Peer, "from", a.From.String(), "to", a.To.String(), "reason", a.Reason)
 		case quorum.PathChanged:
 			s.logPath(now, a)
 		case quorum.Alarm:

@@ -44,7 +44,7 @@ sees which host answers.
   lab heal                             undo every fault
   lab down                             stop "lab up" and remove everything
   lab demo                             a narrated drill; exits 0 only if every step held
-  lab bench [-n 20] [--idle]           measure idle cost and outages
+  lab bench [--runs N] [--scenario S]  outages per fault, their stages, idle cost
   lab drill [--runs N] [--quick]       the fault matrix with verdicts
                                        (split brain, false failover, orphan)
   lab scale [--nodes 2,4,8,16]         cost and detection time by cluster size
@@ -91,8 +91,11 @@ func labSubs() []labSub {
 			examples: []string{"sudo failover lab down"}, run: labOp("down", 0)},
 		{name: "demo", short: "narrated drill: power-pull the master, measure takeover and reclaim",
 			examples: []string{"sudo failover lab demo", "go build -o /tmp/fo ./cmd/... && sudo /tmp/fo/failover lab demo"}, run: labDemo},
-		{name: "bench", short: "measure idle cost (CPU, wake-ups, RSS, bytes/s per path) and client-observed outages",
-			examples: []string{"sudo failover lab bench", "sudo failover lab bench --idle --window 20s --json", "sudo failover lab bench -n 20 --out /tmp/bench.md"}, run: labBench},
+		{name: "bench", short: "measure client-observed outages and their stages per fault scenario, and idle cost",
+			examples: []string{"sudo failover lab bench --runs 10",
+				"sudo failover lab bench --runs 1 --scenario power-pull,handover-fail --window 0 --json",
+				"sudo failover lab bench --scenario power-pull --interval 10ms --deadtime 50ms --out /tmp/bench.md",
+				"sudo failover lab bench --idle --window 20s --json"}, run: labBench},
 		{name: "drill", short: "run the fault matrix, each scenario --runs times, and judge every run (split brain, false failover, orphan)",
 			examples: []string{"sudo failover lab drill --quick", "sudo failover lab drill --runs 5 --scenario power-pull,stall --json", "sudo failover lab drill --list",
 				"sudo failover lab drill --deadtime 300ms --interval 50ms --out /tmp/drill.md"}, run: labDrill},
@@ -161,16 +164,47 @@ each step: start and wait for the VIP on h1; status of both hosts; power-pull
 h1 and measure the takeover outage as the client sees it; status; power back
 and measure the reclaim; status. Each step prints PASS or FAIL; every wait is
 bounded. Exits 0 only if every step held.`,
-	"bench": `Measures, on a fresh two-host rack: first the idle cost of each settled
-failoverd over --window (CPU ms per second from /proc/PID/task/*/schedstat,
-wake-ups per second = voluntary + involuntary context switches of all its
-threads, RSS, and bytes and frames per second on each path from the daemon's
-counters), with the machine's load average; then the outage the client sees
-for a power pull (takeover), a power back, a planned hand-over ("failover
-fail") and a reclaim, -n times each, with median, min and max. --idle
-measures only the idle cost. --json prints the results for scripts; with
---out FILE they are also written as Markdown. --gomaxprocs runs the daemons
-with that GOMAXPROCS, --no-serial without the serial cable.`,
+	"bench": `Measures failover on a fresh two-host rack (h1 priority 2, h2 priority
+1, VIP 198.18.1.100 on eth0) with real failoverd processes. A client probes the
+VIP over UDP every 10 ms and pings it (ICMP echo) every 10 ms; each run injects
+one fault and measures the outage the client saw (the longest stretch without
+an answer, minus one probe interval; UDP and ICMP separately) and the stages
+of the takeover, each from the fault: detection,
+decision (the new owner's core moves to up), address added, first
+announcement (gratuitous ARP) and client convergence (its first answer from
+the new owner), read from the daemons' JSON logs and the probes.
+
+Scenarios (--scenario, comma-separated, default all):
+
+  power-pull     freeze h1 (power pull) -> h2 takes over when h1 is dead
+  cable-pull     pull h1's service NIC cable (eth0) -> h1 releases to h2
+  handover-term  SIGTERM h1's failoverd -> planned hand-over to h2
+  handover-fail  "failover fail web" on h1 -> planned hand-over to h2
+  reclaim        h1 frozen, h2 the owner; thaw h1 -> h1 reclaims
+
+After each run the cluster is put back (thaw, plug, restart, recover) and
+settles on h1 before the next; that part is not measured. Each scenario runs
+--runs times and reports min, p50, p90, p99 and max (nearest rank: with fewer
+than 100 runs the p99 is the max), and p50 and max of each stage. A run in
+which the new owner never answered the client within --timeout is reported as
+not measured, with the reason, and left out of the figures.
+
+First, unless --window 0, the idle cost of each settled failoverd is sampled
+over --window (CPU ms per second, wake-ups per second, RSS, bytes and frames
+per second per path), with the load average. --idle measures only that.
+
+Timers: --interval, --deadtime, --adaptive-floor, --indoubt-hold, --startup,
+--damping and --preset set the [timers] keys of the generated configs; a value
+failoverd would refuse is refused here, before anything is built. A power pull
+(and the freeze before a reclaim) silences every path, which failoverd's
+damping counts as a flap: from the third within the damping period (10s) on,
+a run first waits until the held-down paths are released, since every run
+starts with every path alive. --damping 0s turns damping off and runs faster.
+
+Progress goes to stderr, the results to stdout: a table, or JSON with --json;
+--out FILE also writes them as Markdown. --gomaxprocs runs the daemons with
+that GOMAXPROCS, --no-serial without the serial cable.`,
+
 	"scale": `Measures how the cost of failoverd grows with the cluster: for each size in
 --nodes, a fresh rack of N hosts with N services s1..sN (VIPs 198.18.1.101..,
 service i preferred by host i, the others in a rotation, so ownership is

@@ -96,7 +96,7 @@ func labScale(ctx context.Context, r *runner, c *command, args []string) error {
 	if *deadtime > 0 {
 		cmd += " --deadtime " + deadtime.String()
 	}
-	rep.Machine = fmt.Sprintf("%s, %d CPUs, Linux %s, %s", cpuModel(), runtime.NumCPU(), kernel(), runtime.Version())
+	rep.Machine = fmt.Sprintf("%s, %d CPUs, Linux %s, %s", rig.CPUModel(), runtime.NumCPU(), rig.Kernel(), runtime.Version())
 	rep.Command = cmd
 	return r.scaleOutput(rep, cmd, *out, *plot)
 }

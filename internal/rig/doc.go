@@ -12,14 +12,26 @@
 // failover, orphan, moves, reclaim, settled) with the evidence in words.
 // Judge is pure: it reads no clock and no socket.
 //
-// A Rig is safe for concurrent use. Close stops every process it started
-// and removes the rack and its files; it is idempotent.
-//
 // RunScale measures cost and detection time at several cluster sizes (one
 // service per node, ScaleServices); PlotScale and PlotTradeoff draw PNG
 // plots with gonum.org/v1/plot.
 //
-// Probe and Prober, the log parsing (ParseLogLine, DeadAt), the scale
-// figures (ScaleRow, GrowthOf) and the plots are portable; everything that
-// builds a rack is Linux only.
+// RunBench is the measuring side ("failover lab bench"): it runs fault
+// scenarios (BenchScenarios) on a two-host cluster, measures the outage the
+// client saw and the stages of each takeover (Stages) from the daemons' JSON
+// logs and the probes, and summarises the runs with nearest-rank
+// percentiles (Summarize). A run that could not be measured is recorded with
+// its reason and never counted as a number.
+//
+// A Rig is safe for concurrent use. Close stops every process it started
+// and removes the rack and its files; it is idempotent. RunBench builds and
+// closes its own Rig.
+//
+// RunSweep measures the power pull and the drill at several timer settings
+// (SweepPoint) and recommends one (SweepReport.Best).
+//
+// Probe, Prober, Dist, Summarize, the log parsers (ParseLog, Mark,
+// FindStages; ParseLogLine, DeadAt), the verdicts (Judge), the scale figures
+// (ScaleRow, GrowthOf), the sweep's report and the plots are portable;
+// everything that builds a rack is Linux only.
 package rig

@@ -336,3 +336,21 @@ func (p *Probes) AnsweredAfter(seq uint64) []Answer {
 	}
 	return out
 }
+
+// FirstFrom returns the earliest answer from host received at or after
+// since (ok false if none yet).
+func (p *Probes) FirstFrom(host string, since time.Time) (Answer, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var first Answer
+	found := false
+	for _, a := range p.probes {
+		if a.At.IsZero() || a.From != host || a.At.Before(since) {
+			continue
+		}
+		if !found || a.At.Before(first.At) {
+			first, found = a, true
+		}
+	}
+	return first, found
+}

@@ -38,6 +38,15 @@ func TestOutage(t *testing.T) {
 	if a, ok := p.Last(); !ok || a.From != "h2" || a.Seq != 11 {
 		t.Errorf("last: %+v", a)
 	}
+	if a, ok := p.FirstFrom("h2", t0.Add(ProbeInterval)); !ok || a.Seq != 8 {
+		t.Errorf("FirstFrom(h2) = %+v %v, want probe 8", a, ok)
+	}
+	if a, ok := p.FirstFrom("h1", t0.Add(ProbeInterval)); !ok || a.Seq != 2 {
+		t.Errorf("FirstFrom(h1, after probe 1's answer) = %+v %v, want probe 2", a, ok)
+	}
+	if a, ok := p.FirstFrom("h1", t0.Add(5*ProbeInterval)); ok {
+		t.Errorf("FirstFrom(h1) after h1's last answer = %+v, want none", a)
+	}
 	if got := p.AnsweredAfter(7); len(got) != 3 || got[0].Seq != 8 {
 		t.Errorf("AnsweredAfter(7) = %+v", got)
 	}

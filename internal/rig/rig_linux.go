@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/net/icmp"
 
 	"github.com/failover-ha/failover/daemon/client"
 	"github.com/failover-ha/failover/internal/lab"
@@ -62,6 +63,19 @@ type Options struct {
 	// services' lifetime and probe_window); failoverd's defaults when zero.
 	IndoubtHold, Damping, CarrierSettle time.Duration
 	Lifetime, ProbeWindow               time.Duration
+	// TimerKeys are more keys of the generated [timers] table
+	// ("adaptive_floor": "50ms", "preset": "lan", "flap_limit": "3"),
+	// written in key order; a key given here wins over Interval, Deadtime
+	// or Startup. A value that reads as a TOML integer or boolean is
+	// written bare, anything else as a string. CheckConfig reports a key or
+	// value failoverd would refuse.
+	TimerKeys map[string]string
+	// LogJSON runs the daemons with log_format = "json" (the bench reads
+	// the stages of a takeover from their logs).
+	LogJSON bool
+	// ICMP also pings each VIP from the client every ProbeInterval
+	// (Rig.Pinger), beside the UDP probes.
+	ICMP bool
 	// Logf narrates what the rig does (nil: silent).
 	Logf func(format string, args ...any)
 	// DaemonLog, when set, also receives every daemon's log lines, each
@@ -122,6 +136,7 @@ type Rig struct {
 	daemons    map[string]*Daemon
 	clients    map[string]*client.Client
 	probers    map[string]*Prober // by service
+	pingers    map[string]*Pinger // by service, with Options.ICMP
 	responders []*net.UDPConn
 	respProcs  []*exec.Cmd
 }
@@ -148,7 +163,7 @@ func New(ctx context.Context, opts Options) (_ *Rig, err error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	r := &Rig{opts: opts, daemons: map[string]*Daemon{}, clients: map[string]*client.Client{}, probers: map[string]*Prober{}}
+	r := &Rig{opts: opts, daemons: map[string]*Daemon{}, clients: map[string]*client.Client{}, probers: map[string]*Prober{}, pingers: map[string]*Pinger{}}
 	defer func() {
 		if err != nil {
 			r.Close()
@@ -213,6 +228,14 @@ func New(ctx context.Context, opts Options) (_ *Rig, err error) {
 		}
 	}
 	opts.Logf("the client (198.18.1.250) probes each VIP on udp/%d every %s", ProbePort, ProbeInterval)
+	if opts.ICMP {
+		for i, s := range opts.Services {
+			if err := r.startPinger(s, 0xf000+i); err != nil {
+				return nil, err
+			}
+		}
+		opts.Logf("the client pings each VIP (ICMP echo) every %s", ProbeInterval)
+	}
 	return r, nil
 }
 
@@ -326,6 +349,34 @@ func (r *Rig) startProber(s Service) error {
 	r.probers[s.Name] = pr
 	r.mu.Unlock()
 	return nil
+}
+
+func (r *Rig) startPinger(s Service, id int) error {
+	var conn *icmp.PacketConn
+	err := r.Lab.Client().Do(func() error {
+		var err error
+		conn, err = icmp.ListenPacket("ip4:icmp", "0.0.0.0")
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("rig: pinger in the client: %w", err)
+	}
+	pi := StartPinger(conn, s.VIP.Addr(), id)
+	r.mu.Lock()
+	r.pingers[s.Name] = pi
+	r.mu.Unlock()
+	return nil
+}
+
+// Pinger returns the client's ICMP pinger of service svc ("" = the first),
+// or nil without Options.ICMP.
+func (r *Rig) Pinger(svc string) *Pinger {
+	if svc == "" {
+		svc = r.opts.Services[0].Name
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pingers[svc]
 }
 
 // Prober returns the client's prober of service svc ("" = the first).
@@ -489,10 +540,14 @@ func (r *Rig) Close() error {
 	}
 	r.closed = true
 	probers := r.probers
+	pingers := r.pingers
 	resp := r.responders
 	clients := r.clients
 	r.mu.Unlock()
 	for _, p := range probers {
+		p.Close()
+	}
+	for _, p := range pingers {
 		p.Close()
 	}
 	for _, c := range resp {

@@ -44,9 +44,9 @@ func NextOwner(prio map[string]int) string {
 	return all[1].h
 }
 
-// LogLine is one line of failoverd's text log (log/slog's TextHandler:
+// TextLogLine is one line of failoverd's text log (log/slog's TextHandler:
 // key=value pairs, values quoted with Go syntax when they need it).
-type LogLine struct {
+type TextLogLine struct {
 	Time  time.Time
 	Level string
 	Msg   string
@@ -55,13 +55,13 @@ type LogLine struct {
 
 // ParseLogLine reads one text log line. ok is false if the line is not
 // key=value pairs with a parsable time.
-func ParseLogLine(line string) (l LogLine, ok bool) {
+func ParseLogLine(line string) (l TextLogLine, ok bool) {
 	l.Attrs = map[string]string{}
 	s := strings.TrimSpace(line)
 	for s != "" {
 		eq := strings.IndexByte(s, '=')
 		if eq <= 0 || strings.ContainsAny(s[:eq], " \"") {
-			return LogLine{}, false
+			return TextLogLine{}, false
 		}
 		key := s[:eq]
 		s = s[eq+1:]
@@ -69,11 +69,11 @@ func ParseLogLine(line string) (l LogLine, ok bool) {
 		if strings.HasPrefix(s, `"`) {
 			end := closingQuote(s)
 			if end < 0 {
-				return LogLine{}, false
+				return TextLogLine{}, false
 			}
 			v, err := strconv.Unquote(s[:end+1])
 			if err != nil {
-				return LogLine{}, false
+				return TextLogLine{}, false
 			}
 			val, s = v, s[end+1:]
 		} else {
@@ -88,7 +88,7 @@ func ParseLogLine(line string) (l LogLine, ok bool) {
 		case "time":
 			t, err := time.Parse(time.RFC3339Nano, val)
 			if err != nil {
-				return LogLine{}, false
+				return TextLogLine{}, false
 			}
 			l.Time = t
 		case "level":
@@ -100,7 +100,7 @@ func ParseLogLine(line string) (l LogLine, ok bool) {
 		}
 	}
 	if l.Time.IsZero() {
-		return LogLine{}, false
+		return TextLogLine{}, false
 	}
 	return l, true
 }

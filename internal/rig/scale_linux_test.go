@@ -30,7 +30,7 @@ func TestScaleServices(t *testing.T) {
 	}
 }
 
-func TestSummarize(t *testing.T) {
+func TestSpreadSummarize(t *testing.T) {
 	idle := &IdleSample{
 		Window: Duration(10 * time.Second), LoadBefore: "1.00 0.50 0.25", LoadAfter: "1.10 0.60 0.30",
 		Hosts: []HostIdle{

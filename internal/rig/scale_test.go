@@ -76,12 +76,12 @@ func TestParseLogLine(t *testing.T) {
 	tests := []struct {
 		line string
 		ok   bool
-		want LogLine
+		want TextLogLine
 	}{
 		{
 			line: `time=2026-12-06T21:19:24.581Z level=WARN msg="peer state" peer=h1 from=alive to=dead reason="every path down: eth0 silent 100ms, \"eth1\" silent"`,
 			ok:   true,
-			want: LogLine{
+			want: TextLogLine{
 				Time: time.Date(2026, 12, 6, 21, 19, 24, 581e6, time.UTC), Level: "WARN", Msg: "peer state",
 				Attrs: map[string]string{"peer": "h1", "from": "alive", "to": "dead", "reason": `every path down: eth0 silent 100ms, "eth1" silent`},
 			},
@@ -89,7 +89,7 @@ func TestParseLogLine(t *testing.T) {
 		{
 			line: `time=2026-12-06T21:19:24.5+01:00 level=INFO msg=started`,
 			ok:   true,
-			want: LogLine{Time: time.Date(2026, 12, 6, 20, 19, 24, 5e8, time.UTC), Level: "INFO", Msg: "started", Attrs: map[string]string{}},
+			want: TextLogLine{Time: time.Date(2026, 12, 6, 20, 19, 24, 5e8, time.UTC), Level: "INFO", Msg: "started", Attrs: map[string]string{}},
 		},
 		{line: `level=INFO msg=started`},                                     // no time
 		{line: `time=yesterday level=INFO msg=started`},                      // bad time
