@@ -27,8 +27,8 @@ const DefaultLabSocketDir = "/run/failover-lab"
 func labCmd() *command {
 	return &command{
 		name:  "lab",
-		args:  "up|status|crash|thaw|cut|plug|heal|down|demo|bench|drill|scale ...",
-		short: "a virtual cluster on this machine: up, status, crash, thaw, cut, plug, heal, down, demo, bench, drill, scale",
+		args:  "up|status|crash|thaw|cut|plug|heal|down|demo|bench|drill|scale|sweep ...",
+		short: "a virtual cluster on this machine: up, status, crash, thaw, cut, plug, heal, down, demo, bench, drill, scale, sweep",
 		long: `Runs a virtual cluster on this Linux machine (needs root: network
 namespaces): hosts h1..hN, each with eth0 (198.18.1.N) and eth1 (198.18.2.N),
 a null-modem serial cable between neighbours, a real failoverd in each host,
@@ -48,6 +48,7 @@ sees which host answers.
   lab drill [--runs N] [--quick]       the fault matrix with verdicts
                                        (split brain, false failover, orphan)
   lab scale [--nodes 2,4,8,16]         cost and detection time by cluster size
+  lab sweep [--points 20ms/80ms,...]    outage, CPU and drill verdicts per timer setting
 
 While "lab up" runs, each host's daemon answers on
 /run/failover-lab/HOST.sock, so "failover --socket
@@ -101,6 +102,8 @@ func labSubs() []labSub {
 				"sudo failover lab drill --deadtime 300ms --interval 50ms --out /tmp/drill.md"}, run: labDrill},
 		{name: "scale", short: "measure per-node cost (CPU, RSS, bytes/s per path) and detection time at several cluster sizes",
 			examples: []string{"sudo failover lab scale", "sudo failover lab scale --nodes 2,3 --window 2s --runs 1 --json", "sudo failover lab scale --nodes 2,4,8,16 --out /tmp/scale.md --plot /tmp/scale.png"}, run: labScale},
+		{name: "sweep", short: "choose timers from measurement: power-pull outage, idle CPU and the drill's verdicts at several interval/deadtime settings",
+			examples: []string{"sudo failover lab sweep", "sudo failover lab sweep --points 20ms/100ms,20ms/80ms --runs 10 --plot /tmp/tradeoff.png", "sudo failover lab sweep --drill none --runs 5 --json"}, run: labSweep},
 		{name: "responder", hidden: true, short: "UDP echo answering with the host name (runs inside lab hosts)", run: labResponder},
 	}
 }
@@ -131,6 +134,17 @@ func runLab(ctx context.Context, r *runner, args []string) error {
 }
 
 var labLong = map[string]string{
+	"sweep": `Chooses timers from measurement. For each INTERVAL/DEADTIME setting (--points),
+on fresh two-host racks with real failoverd processes: the idle cost of the
+settled daemons (--idle window), --runs power pulls of the owner with the
+client-observed outage (min, p50, p90, p99, max), then the drill's scenarios
+(--drill; by default every scenario in which the owner stays healthy, where a
+false failover can happen, plus the power pull and the kill of the owner)
+with their verdicts. It prints one row per setting and recommends the
+setting with no failed verdict that meets --target-p50/--target-p99 with the
+longest interval (least CPU), or, if none does, the clean one with the
+lowest p50. --plot writes the trade-off curve as a PNG. Long: about three
+minutes per setting with the defaults.`,
 	"drill": `Runs the fault matrix on fresh two-host racks (one per run): for each
 scenario (--list shows them) and each of --runs runs, it waits until h1 owns
 the VIP, starts the observers, injects the fault, holds it, heals it and

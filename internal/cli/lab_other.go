@@ -14,3 +14,4 @@ func labDemo(ctx context.Context, r *runner, c *command, args []string) error  {
 func labBench(ctx context.Context, r *runner, c *command, args []string) error { return errLabLinux }
 func labDrill(ctx context.Context, r *runner, c *command, args []string) error { return errLabLinux }
 func labScale(ctx context.Context, r *runner, c *command, args []string) error { return errLabLinux }
+func labSweep(ctx context.Context, r *runner, c *command, args []string) error { return errLabLinux }

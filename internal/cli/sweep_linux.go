@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/failover-ha/failover/internal/rig"
+)
+
+func labSweep(ctx context.Context, r *runner, c *command, args []string) error {
+	fs := r.flags(c)
+	points := fs.String("points", "", "comma-separated INTERVAL/DEADTIME `settings` (default "+sweepPointsText(rig.DefaultSweepPoints())+")")
+	runs := fs.Int("runs", 20, "power pulls per setting (1.."+fmt.Sprint(rig.MaxBenchRuns)+")")
+	drill := fs.String("drill", "", "comma-separated drill `scenarios` per setting (default "+strings.Join(rig.DefaultSweepDrill(), ",")+"; \"none\" for no drill)")
+	drillRuns := fs.Int("drill-runs", 1, "runs of each drill scenario per setting")
+	quick := fs.Bool("quick", true, "short drill holds (cpu-hog 5s, other faults 1s)")
+	idle := fs.Duration("idle", 5*time.Second, "idle window sampled before the power pulls at each setting (0: none)")
+	p50 := fs.Duration("target-p50", 100*time.Millisecond, "the power-pull p50 the recommendation must meet")
+	p99 := fs.Duration("target-p99", 150*time.Millisecond, "the power-pull p99 the recommendation must meet")
+	out := fs.String("out", "", "also write the table as Markdown to `file`")
+	plot := fs.String("plot", "", "write the trade-off plot (PNG) to `file`")
+	failoverd := fs.String("failoverd", "", "failoverd `binary` to run (default: beside this executable, else built)")
+	fs.BoolVar(&r.json, "json", r.json, "print the report as JSON")
+	if _, err := r.parseN(c, fs, args, 0, 0); err != nil {
+		return err
+	}
+	o := rig.SweepOptions{Runs: *runs, IdleWindow: *idle, DrillRuns: *drillRuns, Quick: *quick, TargetP50: *p50, TargetP99: *p99}
+	var err error
+	o.Points = rig.DefaultSweepPoints()
+	if *points != "" {
+		if o.Points, err = rig.ParseSweepPoints(*points); err != nil {
+			return usageErrorf("failover lab sweep: --points: %v", err)
+		}
+	}
+	switch *drill {
+	case "":
+		o.Drill = rig.DefaultSweepDrill()
+	case "none":
+		o.DrillRuns = 0
+	default:
+		for _, n := range strings.Split(*drill, ",") {
+			o.Drill = append(o.Drill, strings.TrimSpace(n))
+		}
+		if _, err := rig.SelectScenarios(o.Drill); err != nil {
+			return usageErrorf("failover lab sweep: --drill: %v", err)
+		}
+	}
+	if *runs < 1 || *runs > rig.MaxBenchRuns {
+		return usageErrorf("failover lab sweep: --runs %d: want 1..%d", *runs, rig.MaxBenchRuns)
+	}
+	if *drillRuns < 0 || *drillRuns > rig.MaxDrillRuns {
+		return usageErrorf("failover lab sweep: --drill-runs %d: want 0..%d", *drillRuns, rig.MaxDrillRuns)
+	}
+	if *idle < 0 {
+		return usageErrorf("failover lab sweep: --idle %s: want 0 or more", *idle)
+	}
+	o.Rig.Failoverd = "failoverd" // checked, not run
+	if err := o.Check(); err != nil {
+		return usageErrorf("failover lab sweep: %v", err)
+	}
+	if err := labPreflight(); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "failover-sweep-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	quiet := *r // its narration goes to stderr: stdout carries the results
+	quiet.env.Stdout = r.env.Stderr
+	if o.Rig.Failoverd, err = quiet.findFailoverd(ctx, *failoverd, tmp); err != nil {
+		return err
+	}
+	o.Rig.Dir = filepath.Join(tmp, "rack")
+	o.Progress = func(format string, args ...any) {
+		fmt.Fprintf(r.env.Stderr, "%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+	}
+	rep, err := rig.RunSweep(ctx, o)
+	if err != nil && rep == nil {
+		return err
+	}
+	text := rep.Markdown()
+	if r.json {
+		if jerr := r.printJSON(rep); jerr != nil {
+			return jerr
+		}
+	} else {
+		fmt.Fprint(r.env.Stdout, text)
+	}
+	if *out != "" {
+		if werr := os.WriteFile(*out, []byte(text), 0o644); werr != nil {
+			return fmt.Errorf("failover lab sweep: %w", werr)
+		}
+		fmt.Fprintf(r.env.Stderr, "wrote %s\n", *out)
+	}
+	if *plot != "" {
+		title := fmt.Sprintf("power pull outage vs deadtime (%d runs each), false failovers in the drill", o.Runs)
+		if perr := rig.PlotTradeoff(rep.Tradeoff(), title, *plot); perr != nil {
+			return fmt.Errorf("failover lab sweep: %w", perr)
+		}
+		fmt.Fprintf(r.env.Stderr, "wrote %s\n", *plot)
+	}
+	return err
+}
+
+func sweepPointsText(ps []rig.SweepPoint) string {
+	var s []string
+	for _, p := range ps {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, ",")
+}
