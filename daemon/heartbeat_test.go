@@ -98,7 +98,7 @@ func TestHeartbeatTimersWhileMismatched(t *testing.T) {
 	if f := deliver(n2, n1); f.Timers != nil {
 		t.Fatalf("n2 sends timers before hearing n1")
 	}
-	if f := deliver(n1, n2); f.Timers == nil || f.Timers.Deadtime != 100*time.Millisecond {
+	if f := deliver(n1, n2); f.Timers == nil || f.Timers.Deadtime != 80*time.Millisecond {
 		t.Fatalf("n1's frame after hearing n2: timers %+v", f.Timers)
 	}
 	f := deliver(n2, n1)
@@ -109,10 +109,10 @@ func TestHeartbeatTimersWhileMismatched(t *testing.T) {
 	for _, m := range n1.core.Status().Mismatches {
 		keys = append(keys, m.Key+" "+m.Ours+" "+m.Theirs)
 	}
-	if want := []string{"timers.deadtime 100ms 200ms", "timers.startup 300ms 600ms"}; !slices.Equal(keys, want) {
+	if want := []string{"timers.deadtime 80ms 200ms", "timers.startup 240ms 600ms"}; !slices.Equal(keys, want) {
 		t.Errorf("n1's mismatches %q, want %q", keys, want)
 	}
-	if got, want := n1.status().Mismatch, "n2: timers.deadtime: ours 100ms, theirs 200ms"; len(got) == 0 || got[0] != want {
+	if got, want := n1.status().Mismatch, "n2: timers.deadtime: ours 80ms, theirs 200ms"; len(got) == 0 || got[0] != want {
 		t.Errorf("status mismatches %q, want %q first", got, want)
 	}
 }

@@ -49,7 +49,7 @@ func TestDocsFromTheHelp(t *testing.T) {
 			lab = s
 		}
 	}
-	if lab == nil || strings.Join(subNames(lab), " ") != "up status crash thaw cut plug heal down demo bench" {
+	if lab == nil || strings.Join(subNames(lab), " ") != "up status crash thaw cut plug heal down demo bench drill scale sweep" {
 		t.Errorf("lab subcommands: %v", lab)
 	}
 	page := manPage(fo, "1", testVersion)

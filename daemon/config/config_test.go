@@ -21,7 +21,7 @@ func TestExampleConfigParses(t *testing.T) {
 	if c.Node != "n1" || len(c.Peers) != 1 || len(c.Paths) != 3 || len(c.Services) != 1 {
 		t.Fatalf("unexpected shape: %+v", c)
 	}
-	want := Timers{Interval: 20 * time.Millisecond, Deadtime: 100 * time.Millisecond, Startup: 300 * time.Millisecond,
+	want := Timers{Interval: 20 * time.Millisecond, Deadtime: 80 * time.Millisecond, Startup: 240 * time.Millisecond,
 		Damping: 10 * time.Second, FlapLimit: 3, CarrierSettle: time.Second}
 	if diff := cmp.Diff(want, c.Timers); diff != "" {
 		t.Errorf("timers (-want +got):\n%s", diff)
@@ -108,10 +108,10 @@ func TestConfigProblems(t *testing.T) {
 		{"bad duration", "", "\n[timers]\ndeadtime = \"100\"\n",
 			[]string{`f.toml:20: timers.deadtime: "100" is not a duration`}},
 		{"deadtime too short", "", "\n[timers]\ninterval = \"50ms\"\n",
-			[]string{`f.toml:19: timers.deadtime: 100ms must be more than 2 x interval (100ms)`}},
+			[]string{`f.toml:19: timers.deadtime: 80ms must be more than 2 x interval (100ms)`}},
 		{"damping", "", "\n[timers]\ndamping = \"150ms\"\nflap_limit = 1\ncarrier_settle = \"2m\"\n",
 			[]string{
-				`f.toml:20: timers.damping: 150ms must be 0 (off) or at least 2 x deadtime (200ms)`,
+				`f.toml:20: timers.damping: 150ms must be 0 (off) or at least 2 x deadtime (160ms)`,
 				`f.toml:21: timers.flap_limit: 1 is out of range 2..100`,
 				`f.toml:22: timers.carrier_settle: 2m0s is over a minute`,
 			}},
@@ -193,11 +193,11 @@ priority`, []string{`f.toml:16: service[0].interface: "eth1" is not the interfac
 func TestSerialSendInterval(t *testing.T) {
 	for _, tt := range []struct {
 		baud     int
-		confDead string        // timers.deadtime; "" = the default 100ms
+		confDead string        // timers.deadtime; "" = the default 80ms
 		want     time.Duration // the serial path's send interval
 		deadtime time.Duration // the serial path's deadtime in the core
 	}{
-		{115200, "", 20 * time.Millisecond, 100 * time.Millisecond},    // 19.4ms: one tick
+		{115200, "", 20 * time.Millisecond, 80 * time.Millisecond},     // 19.4ms: one tick; the default deadtime
 		{115200, "80ms", 20 * time.Millisecond, 80 * time.Millisecond}, // timers.deadtime holds
 		{115200, "45ms", 20 * time.Millisecond, 50 * time.Millisecond}, // the 2.5-interval floor
 		{57600, "", 40 * time.Millisecond, 100 * time.Millisecond},     // 38.9ms: two ticks

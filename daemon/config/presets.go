@@ -41,10 +41,11 @@ func Presets() []Preset {
 				Interval: 15 * time.Millisecond,
 				// Four missed heartbeats: survives a lost frame and a delay of
 				// ~45ms, not a GC pause or a busy switch's queue. A 115200 baud
-				// cable sends every 45ms (3 ticks) and keeps 2.5 x that
-				// (112ms), so a cluster with a cable fails over no faster: fast
-				// pays off on UDP-only clusters. (Two nodes; more make the frame
-				// longer and the cable slower.)
+				// cable sends every 30ms (its 19.4ms frame rounded up to two
+				// ticks) and keeps 2.5 x that (75ms), so with a cable fast gains
+				// mostly in the tail: lab power pull p50 89ms, p99 91ms against
+				// lan's 90/100ms; without one, about 70ms. (Two nodes; more make
+				// the frame longer and the cable slower.)
 				Deadtime: 60 * time.Millisecond,
 				// Fixed: the point is a known, short deadtime; an adaptive one
 				// would only be shorter still.
@@ -70,20 +71,28 @@ func Presets() []Preset {
 		},
 		{
 			Name: "lan",
-			Use:  "a LAN, hosts that may be busy: dead after 100ms of silence (the default)",
+			Use:  "a LAN, hosts that may be busy: dead after 80ms of silence (the default)",
 			Timers: Timers{
-				// 50 heartbeats a second per path cost ~5 kB/s and let
-				// deadtime be 100ms.
+				// 50 heartbeats a second per path cost ~7 kB/s; chosen by
+				// "failover lab sweep" (docs/benchmarks.md, "Choosing the
+				// defaults"): 15ms and 10ms were as free of false failovers
+				// but cost more CPU for the same outage (15ms: the cable's
+				// 30ms send interval holds its deadtime at 75ms) or more CPU
+				// than transport.CPUBudget allows from 13 nodes (10ms).
 				Interval: 20 * time.Millisecond,
-				// Five missed heartbeats: survives a GC pause or a busy switch,
-				// fails over well under the original's seconds.
-				Deadtime: 100 * time.Millisecond,
+				// Four missed heartbeats. Measured in the lab (two hosts, two
+				// NICs and a cable): power pull p50 90ms, p99 100ms (100ms
+				// gave 110/120ms), and no false failover, split brain or
+				// orphan in the drill, saturated CPUs included (the daemon
+				// runs SCHED_RR: realtime_priority). A peer is dead only when
+				// every path agrees, so one slow path is no failover.
+				Deadtime: 80 * time.Millisecond,
 				// Fixed deadtime unless asked: predictable, and the lab
 				// measures it.
 				AdaptiveFloor: 0,
 				// 3 x deadtime: a booting node must hear a live holder before
-				// it claims anything.
-				Startup: 300 * time.Millisecond,
+				// it claims anything (less once every peer has been heard).
+				Startup: 240 * time.Millisecond,
 				// Claim as soon as the owner is dead on every path; the
 				// all-paths rule already guards against a single cut.
 				IndoubtHold: 0,

@@ -13,9 +13,9 @@ import (
 
 func labSweep(ctx context.Context, r *runner, c *command, args []string) error {
 	fs := r.flags(c)
-	points := fs.String("points", "", "comma-separated INTERVAL/DEADTIME `settings` (default "+sweepPointsText(rig.DefaultSweepPoints())+")")
+	points := fs.String("points", "", "comma-separated INTERVAL/DEADTIME `settings` (default "+strings.Join(sweepPointsText(rig.DefaultSweepPoints()), ", ")+")")
 	runs := fs.Int("runs", 20, "power pulls per setting (1.."+fmt.Sprint(rig.MaxBenchRuns)+")")
-	drill := fs.String("drill", "", "comma-separated drill `scenarios` per setting (default "+strings.Join(rig.DefaultSweepDrill(), ",")+"; \"none\" for no drill)")
+	drill := fs.String("drill", "", "comma-separated drill `scenarios` per setting (default: every scenario in which the owner stays healthy, and power-pull and kill-owner; \"none\" for no drill)")
 	drillRuns := fs.Int("drill-runs", 1, "runs of each drill scenario per setting")
 	quick := fs.Bool("quick", true, "short drill holds (cpu-hog 5s, other faults 1s)")
 	idle := fs.Duration("idle", 5*time.Second, "idle window sampled before the power pulls at each setting (0: none)")
@@ -107,10 +107,10 @@ func labSweep(ctx context.Context, r *runner, c *command, args []string) error {
 	return err
 }
 
-func sweepPointsText(ps []rig.SweepPoint) string {
+func sweepPointsText(ps []rig.SweepPoint) []string {
 	var s []string
 	for _, p := range ps {
 		s = append(s, p.String())
 	}
-	return strings.Join(s, ",")
+	return s
 }
