@@ -154,7 +154,7 @@ gratuitous ARP), and both hosts' address lists (netlink every 2 ms). Each run
 is judged: split brain (two owners at once, seen by any observer), false
 failover (the owner moved though it stayed healthy and reachable), orphan (no
 holder and no answer for longer than the detection window, deadtime +
-max(indoubt_hold, interval) + probe_window + 2 x deadtime + 250 ms, while a
+max(indoubt_hold, interval) + probe_window + 150 ms, while a
 healthy host could serve), moves (at most the scenario's allowance: a
 flapping NIC moves the service at most twice), reclaim (a stalled or frozen
 owner returns only by reclaim) and settled (back on h1 after the heal).

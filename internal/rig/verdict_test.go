@@ -224,12 +224,13 @@ func TestLongestUncovered(t *testing.T) {
 }
 
 func TestDetectionWindow(t *testing.T) {
-	// failoverd's defaults: 100 + max(0, 20) + 20 + 200 + 250.
-	if got := DetectionWindow(20*time.Millisecond, 100*time.Millisecond, 0, 20*time.Millisecond); got != 590*time.Millisecond {
-		t.Errorf("default window = %s, want 590ms", got)
+	// failoverd's defaults: 80 + max(0, 20) + 20 + 150.
+	if got := DetectionWindow(20*time.Millisecond, 80*time.Millisecond, 0, 20*time.Millisecond); got != 270*time.Millisecond {
+		t.Errorf("default window = %s, want 270ms", got)
 	}
-	if got := DetectionWindow(50*time.Millisecond, 500*time.Millisecond, 200*time.Millisecond, 20*time.Millisecond); got != 1970*time.Millisecond {
-		t.Errorf("window = %s, want 1.97s", got)
+	// An indoubt hold longer than the interval counts instead: 500 + 200 + 20 + 150.
+	if got := DetectionWindow(50*time.Millisecond, 500*time.Millisecond, 200*time.Millisecond, 20*time.Millisecond); got != 870*time.Millisecond {
+		t.Errorf("window = %s, want 870ms", got)
 	}
 }
 
