@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,9 +25,24 @@ func labSweep(ctx context.Context, r *runner, c *command, args []string) error {
 	out := fs.String("out", "", "also write the table as Markdown to `file`")
 	plot := fs.String("plot", "", "write the trade-off plot (PNG) to `file`")
 	failoverd := fs.String("failoverd", "", "failoverd `binary` to run (default: beside this executable, else built)")
+	from := fs.String("from", "", "print and plot an earlier --json report from `file` instead of measuring")
 	fs.BoolVar(&r.json, "json", r.json, "print the report as JSON")
 	if _, err := r.parseN(c, fs, args, 0, 0); err != nil {
 		return err
+	}
+	if *from != "" {
+		b, err := os.ReadFile(*from)
+		if err != nil {
+			return fmt.Errorf("failover lab sweep: %w", err)
+		}
+		var rep rig.SweepReport
+		if err := json.Unmarshal(b, &rep); err != nil {
+			return fmt.Errorf("failover lab sweep: %s: not a sweep report (--json): %w", *from, err)
+		}
+		if len(rep.Rows) == 0 {
+			return fmt.Errorf("failover lab sweep: %s: the report has no rows", *from)
+		}
+		return r.sweepOutput(&rep, *out, *plot, nil)
 	}
 	o := rig.SweepOptions{Runs: *runs, IdleWindow: *idle, DrillRuns: *drillRuns, Quick: *quick, TargetP50: *p50, TargetP99: *p99}
 	var err error
@@ -83,28 +99,35 @@ func labSweep(ctx context.Context, r *runner, c *command, args []string) error {
 	if err != nil && rep == nil {
 		return err
 	}
+	return r.sweepOutput(rep, *out, *plot, err)
+}
+
+// sweepOutput prints rep (table or JSON), writes the Markdown to out and
+// the plot to plot when set, and returns runErr (what stopped the sweep
+// early, if anything) after them.
+func (r *runner) sweepOutput(rep *rig.SweepReport, out, plot string, runErr error) error {
 	text := rep.Markdown()
 	if r.json {
-		if jerr := r.printJSON(rep); jerr != nil {
-			return jerr
+		if err := r.printJSON(rep); err != nil {
+			return err
 		}
 	} else {
 		fmt.Fprint(r.env.Stdout, text)
 	}
-	if *out != "" {
-		if werr := os.WriteFile(*out, []byte(text), 0o644); werr != nil {
-			return fmt.Errorf("failover lab sweep: %w", werr)
+	if out != "" {
+		if err := os.WriteFile(out, []byte(text), 0o644); err != nil {
+			return fmt.Errorf("failover lab sweep: %w", err)
 		}
-		fmt.Fprintf(r.env.Stderr, "wrote %s\n", *out)
+		fmt.Fprintf(r.env.Stderr, "wrote %s\n", out)
 	}
-	if *plot != "" {
-		title := fmt.Sprintf("power pull outage vs deadtime (%d runs each), false failovers in the drill", o.Runs)
-		if perr := rig.PlotTradeoff(rep.Tradeoff(), title, *plot); perr != nil {
-			return fmt.Errorf("failover lab sweep: %w", perr)
+	if plot != "" {
+		title := fmt.Sprintf("power pull outage per setting (%d runs each), false failovers in the drill", rep.Runs)
+		if err := rig.PlotTradeoff(rep.Tradeoff(), title, plot); err != nil {
+			return fmt.Errorf("failover lab sweep: %w", err)
 		}
-		fmt.Fprintf(r.env.Stderr, "wrote %s\n", *plot)
+		fmt.Fprintf(r.env.Stderr, "wrote %s\n", plot)
 	}
-	return err
+	return runErr
 }
 
 func sweepPointsText(ps []rig.SweepPoint) []string {

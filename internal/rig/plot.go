@@ -36,42 +36,46 @@ var (
 )
 
 // PlotTradeoff writes a PNG of points to path: on top the power-pull
-// outage (p50 and p99, ms) against the deadtime, each point labelled with
-// its interval/deadtime and ringed in red where false failovers happened;
-// below, the false failovers of each setting (red above zero, green at
-// zero) over its runs.
+// outage (p50 and p99, ms) of each setting, the settings side by side in
+// order of deadtime (then interval) and named interval/deadtime on the axis,
+// ringed in red where false failovers happened; below, the false failovers
+// of each setting (red above zero, green at zero) over its runs.
 func PlotTradeoff(points []TradeoffPoint, title, path string) error {
 	if len(points) == 0 {
 		return errors.New("rig: trade-off plot: no points")
 	}
 	pts := slices.Clone(points)
-	slices.SortStableFunc(pts, func(a, b TradeoffPoint) int { return int(a.Deadtime - b.Deadtime) })
+	slices.SortStableFunc(pts, func(a, b TradeoffPoint) int {
+		if a.Deadtime != b.Deadtime {
+			return int(a.Deadtime - b.Deadtime)
+		}
+		return int(a.Interval - b.Interval)
+	})
 	var p50, p99, bad plotter.XYs
-	var labels []string
 	var ticks []plot.Tick
-	for _, p := range pts {
+	for i, p := range pts {
 		if p.Deadtime <= 0 {
 			return fmt.Errorf("rig: trade-off plot: point %q has no deadtime", p.Label)
 		}
-		x := msOf(p.Deadtime)
+		x := float64(i)
 		p50 = append(p50, plotter.XY{X: x, Y: msOf(p.OutageP50)})
 		p99 = append(p99, plotter.XY{X: x, Y: msOf(p.OutageP99)})
 		l := p.Label
 		if l == "" {
 			l = shortDur(p.Interval) + "/" + shortDur(p.Deadtime)
 		}
-		labels = append(labels, l)
 		if p.FalseFailovers > 0 {
 			bad = append(bad, plotter.XY{X: x, Y: msOf(p.OutageP99)})
 		}
-		ticks = append(ticks, plot.Tick{Value: x, Label: strconv.FormatFloat(x, 'f', -1, 64)})
+		ticks = append(ticks, plot.Tick{Value: x, Label: l})
 	}
 
 	top := plot.New()
 	top.Title.Text = title
 	top.Y.Label.Text = "client outage on a power pull (ms)"
-	top.X.Label.Text = "deadtime (ms); points labelled interval/deadtime"
+	top.X.Label.Text = "setting: interval/deadtime"
 	top.X.Tick.Marker = plot.ConstantTicks(ticks)
+	top.X.Min, top.X.Max = -0.5, float64(len(pts))-0.5
 	top.Y.Min = 0
 	top.Legend.Top, top.Legend.Left = true, true
 	for _, s := range []struct {
@@ -103,20 +107,12 @@ func PlotTradeoff(points []TradeoffPoint, title, path string) error {
 		top.Add(sc, thick)
 		top.Legend.Add("false failovers seen", sc)
 	}
-	lb, err := plotter.NewLabels(plotter.XYLabels{XYs: p99, Labels: labels})
-	if err != nil {
-		return fmt.Errorf("rig: trade-off plot: %w", err)
-	}
-	for i := range lb.TextStyle {
-		lb.TextStyle[i].XAlign, lb.TextStyle[i].YAlign = draw.XCenter, draw.YBottom
-	}
-	lb.Offset = vg.Point{Y: vg.Points(6)}
-	top.Add(lb)
 
 	bottom := plot.New()
 	bottom.Y.Label.Text = "false failovers (count)"
-	bottom.X.Label.Text = "deadtime (ms)"
+	bottom.X.Label.Text = "setting: interval/deadtime"
 	bottom.X.Tick.Marker = plot.ConstantTicks(ticks)
+	bottom.X.Min, bottom.X.Max = -0.5, float64(len(pts))-0.5
 	bottom.Y.Min = 0
 	bottom.Y.Max = 1
 	for _, p := range pts {
@@ -124,8 +120,8 @@ func PlotTradeoff(points []TradeoffPoint, title, path string) error {
 	}
 	var ff plotter.XYs
 	var ffLabels []string
-	for _, p := range pts {
-		xy := plotter.XY{X: msOf(p.Deadtime), Y: float64(p.FalseFailovers)}
+	for i, p := range pts {
+		xy := plotter.XY{X: float64(i), Y: float64(p.FalseFailovers)}
 		ff = append(ff, xy)
 		ffLabels = append(ffLabels, fmt.Sprintf("%d of %d runs", p.FalseFailovers, p.Runs))
 		c := green
