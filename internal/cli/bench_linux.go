@@ -178,18 +178,13 @@ func labBench(ctx context.Context, r *runner, c *command, args []string) error {
 		}
 		os.RemoveAll(tmp)
 	}()
-	quiet := *r // its narration goes to stderr: stdout carries the results
-	quiet.env.Stdout = r.env.Stderr
-	bin, err := quiet.findFailoverd(ctx, bf.failoverd, tmp)
+	bin, err := r.measuringFailoverd(ctx, bf.failoverd, tmp)
 	if err != nil {
 		return err
 	}
-	narrate := func(format string, args ...any) {
-		fmt.Fprintf(r.env.Stderr, "%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
-	}
 	o := bf.opts
-	o.Rig.Failoverd, o.Rig.Dir, o.Rig.Logf = bin, filepath.Join(tmp, "rack"), narrate
-	o.Progress = narrate
+	o.Rig.Failoverd, o.Rig.Dir, o.Rig.Logf = bin, filepath.Join(tmp, "rack"), r.narrate
+	o.Progress = r.narrate
 	res, err := rig.RunBench(ctx, o)
 	if res == nil {
 		if errors.Is(err, rig.ErrBenchOptions) {
@@ -198,7 +193,7 @@ func labBench(ctx context.Context, r *runner, c *command, args []string) error {
 		return err
 	}
 	if err != nil {
-		narrate("stopped early: the results below are what was measured until then")
+		r.narrate("stopped early: the results below are what was measured until then")
 	}
 	if r.json {
 		if perr := r.printJSON(res); perr != nil {
@@ -212,7 +207,7 @@ func labBench(ctx context.Context, r *runner, c *command, args []string) error {
 		if werr := os.WriteFile(bf.out, []byte(res.Markdown(cmd)), 0o644); werr != nil {
 			return fmt.Errorf("failover lab bench: --out: %w", werr)
 		}
-		narrate("wrote %s", bf.out)
+		r.narrate("wrote %s", bf.out)
 	}
 	return err
 }

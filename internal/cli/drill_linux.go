@@ -85,16 +85,12 @@ func labDrill(ctx context.Context, r *runner, c *command, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	quiet := *r // narration to stderr: stdout carries the results
-	quiet.env.Stdout = r.env.Stderr
-	bin, err := quiet.findFailoverd(ctx, *failoverd, tmp)
+	bin, err := r.measuringFailoverd(ctx, *failoverd, tmp)
 	if err != nil {
 		return err
 	}
 	ro.Failoverd = bin
-	progress := func(msg string) {
-		fmt.Fprintf(r.env.Stderr, "%s  %s\n", time.Now().Format("15:04:05.000"), msg)
-	}
+	progress := func(msg string) { r.narrate("%s", msg) }
 	rep, runErr := rig.RunDrill(ctx, rig.DrillOptions{
 		Rig: ro, Scenarios: names, Runs: *runs, Quick: *quick, Timeout: *timeout, KeepDir: *keep, Progress: progress,
 	})

@@ -65,6 +65,20 @@ func (r *runner) findFailoverd(ctx context.Context, flagPath, dir string) (strin
 	return out, nil
 }
 
+// measuringFailoverd is findFailoverd for the commands whose stdout carries
+// their results (bench, drill, scale, sweep): it narrates on stderr.
+func (r *runner) measuringFailoverd(ctx context.Context, flagPath, dir string) (string, error) {
+	quiet := *r
+	quiet.env.Stdout = r.env.Stderr
+	return quiet.findFailoverd(ctx, flagPath, dir)
+}
+
+// narrate prints one progress line with the time on stderr, for the
+// commands whose stdout carries their results.
+func (r *runner) narrate(format string, args ...any) {
+	fmt.Fprintf(r.env.Stderr, "%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+}
+
 // say prints one narration line with the time.
 func (r *runner) say(format string, args ...any) {
 	fmt.Fprintf(r.env.Stdout, "%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))

@@ -65,14 +65,9 @@ func labScale(ctx context.Context, r *runner, c *command, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	quiet := *r // its narration goes to stderr: stdout carries the results
-	quiet.env.Stdout = r.env.Stderr
-	bin, err := quiet.findFailoverd(ctx, *failoverd, tmp)
+	bin, err := r.measuringFailoverd(ctx, *failoverd, tmp)
 	if err != nil {
 		return err
-	}
-	narrate := func(format string, args ...any) {
-		fmt.Fprintf(r.env.Stderr, "%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 	}
 	racks := filepath.Join(tmp, "racks")
 	if *keep != "" {
@@ -80,7 +75,7 @@ func labScale(ctx context.Context, r *runner, c *command, args []string) error {
 	}
 	rep, err := rig.RunScale(ctx, rig.ScaleOptions{
 		Nodes: sizes, Window: *window, Runs: *runs, NoSerial: *noSerial, Failoverd: bin,
-		Dir: racks, Timeout: *timeout, Progress: narrate, Interval: *interval, Deadtime: *deadtime,
+		Dir: racks, Timeout: *timeout, Progress: r.narrate, Interval: *interval, Deadtime: *deadtime,
 	})
 	if err != nil {
 		return fmt.Errorf("failover lab scale: %w", err)
@@ -120,9 +115,6 @@ func readScaleReport(file string) (*rig.ScaleReport, error) {
 // scaleOutput prints rep (Markdown, or JSON with --json) and writes the
 // --out and --plot files.
 func (r *runner) scaleOutput(rep *rig.ScaleReport, cmd, out, plot string) error {
-	narrate := func(format string, args ...any) {
-		fmt.Fprintf(r.env.Stderr, "%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
-	}
 	if rep.Command != "" {
 		cmd = rep.Command
 	}
@@ -138,13 +130,13 @@ func (r *runner) scaleOutput(rep *rig.ScaleReport, cmd, out, plot string) error 
 		if err := os.WriteFile(out, []byte(text), 0o644); err != nil {
 			return fmt.Errorf("failover lab scale: --out: %w", err)
 		}
-		narrate("wrote %s", out)
+		r.narrate("wrote %s", out)
 	}
 	if plot != "" {
 		if err := rig.PlotScale(rep.Rows, plot); err != nil {
 			return fmt.Errorf("failover lab scale: --plot: %w", err)
 		}
-		narrate("wrote %s", plot)
+		r.narrate("wrote %s", plot)
 	}
 	return nil
 }

@@ -86,15 +86,11 @@ func labSweep(ctx context.Context, r *runner, c *command, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	quiet := *r // its narration goes to stderr: stdout carries the results
-	quiet.env.Stdout = r.env.Stderr
-	if o.Rig.Failoverd, err = quiet.findFailoverd(ctx, *failoverd, tmp); err != nil {
+	if o.Rig.Failoverd, err = r.measuringFailoverd(ctx, *failoverd, tmp); err != nil {
 		return err
 	}
 	o.Rig.Dir = filepath.Join(tmp, "rack")
-	o.Progress = func(format string, args ...any) {
-		fmt.Fprintf(r.env.Stderr, "%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
-	}
+	o.Progress = r.narrate
 	rep, err := rig.RunSweep(ctx, o)
 	if err != nil && rep == nil {
 		return err
