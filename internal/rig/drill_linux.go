@@ -376,21 +376,14 @@ func returns(logFile string, since time.Time) []Return {
 	}
 	var out []Return
 	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.Contains(line, `msg="service state"`) || !strings.Contains(line, " to=up") {
+		if !strings.Contains(line, "service state") {
 			continue
 		}
-		r := Return{Line: line}
-		for _, f := range strings.Fields(line) {
-			switch {
-			case strings.HasPrefix(f, "time="):
-				r.At, _ = time.Parse(time.RFC3339Nano, strings.TrimPrefix(f, "time="))
-			case strings.HasPrefix(f, "from="):
-				r.From = strings.TrimPrefix(f, "from=")
-			}
+		l, ok := ParseLogLine(line)
+		if !ok || l.Msg != "service state" || l.Attrs["to"] != "up" || l.Time.Before(since) {
+			continue
 		}
-		if !r.At.Before(since) {
-			out = append(out, r)
-		}
+		out = append(out, Return{At: l.Time, From: l.Attrs["from"], Line: line})
 	}
 	return out
 }
